@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import ast
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Literal, Mapping, Union
+from typing import Literal
 
-Value = Union[Fraction, bool, None]
+Value = Fraction | bool | None
 Band = Literal["front", "middle", "other"]
 
 BOOL = "bool"
@@ -72,39 +73,39 @@ class Given:
 @dataclass(frozen=True)
 class Arith:
     op: str
-    left: "Node"
-    right: "Node"
+    left: Node
+    right: Node
 
 
 @dataclass(frozen=True)
 class Func:
     name: str
-    args: tuple["Node", ...]
+    args: tuple[Node, ...]
 
 
 @dataclass(frozen=True)
 class Compare:
     op: str
-    left: "Node"
-    right: "Node"
+    left: Node
+    right: Node
 
 
 @dataclass(frozen=True)
 class And:
-    items: tuple["Node", ...]
+    items: tuple[Node, ...]
 
 
 @dataclass(frozen=True)
 class Or:
-    items: tuple["Node", ...]
+    items: tuple[Node, ...]
 
 
 @dataclass(frozen=True)
 class Not:
-    item: "Node"
+    item: Node
 
 
-Node = Union[Num, Var, Ref, RankBand, Given, Arith, Func, Compare, And, Or, Not]
+Node = Num | Var | Ref | RankBand | Given | Arith | Func | Compare | And | Or | Not
 
 
 def parse(text: str, kinds: Mapping[str, str], *, want: str = BOOL) -> Node:

@@ -179,7 +179,7 @@ class Indicator:
 
 @dataclass(frozen=True)
 class Group:
-    no: int
+    number: int
     name: str
     indicators: tuple[Indicator, ...]
 
@@ -198,6 +198,7 @@ class Rubric:
     pass_mark: int
     groups: tuple[Group, ...]
     vetoes: tuple[str, ...]
+    levels: tuple[str, ...] = ("市州", "县市区")
     _by_code: Mapping[str, Indicator] = field(repr=False, compare=False, default_factory=dict)
     _inputs: Mapping[str, Input] = field(repr=False, compare=False, default_factory=dict)
 
@@ -215,11 +216,11 @@ class Rubric:
     def input(self, code: str) -> Input:
         return self._inputs[code]
 
-    def group(self, no: int) -> Group:
-        return self.groups[no - 1]
+    def group(self, number: int) -> Group:
+        return self.groups[number - 1]
 
 
-_TOP_KEYS = {"rubric", "groups", "vetoes", "indicators"}
+_TOP_KEYS = {"rubric", "groups", "vetoes", "indicators", "levels"}
 _IND_KEYS = {"code", "title", "max", "method", "tier", "inputs", "parts", "note",
              "contradictions", "series", "expert"}
 _INPUT_KEYS = {"kind", "label", "unit", "positive", "max", "year_offset", "required_if"}
@@ -364,7 +365,7 @@ def parse_rubric(data: Mapping[str, Any]) -> Rubric:
             if ind.code != f"{g['number']}.{k}":
                 raise RubricError(f"indicator {ind.code} out of order")
         groups.append(Group(int(g["number"]), str(g["name"]), members))
-    if [g.no for g in groups] != list(range(1, len(groups) + 1)):
+    if [g.number for g in groups] != list(range(1, len(groups) + 1)):
         raise RubricError("groups must be numbered 1..n")
     if sum(len(g.indicators) for g in groups) != len(indicators):
         raise RubricError("an indicator belongs to no group")
@@ -382,6 +383,7 @@ def parse_rubric(data: Mapping[str, Any]) -> Rubric:
         pass_mark=int(meta["pass_mark"]),
         groups=tuple(groups),
         vetoes=tuple(str(v) for v in data["vetoes"]),
+        levels=tuple(str(v) for v in data["levels"]),
         _by_code=by_code,
         _inputs=all_inputs,
     )

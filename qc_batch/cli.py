@@ -1,0 +1,131 @@
+"""Command line: a thin layer over the library.
+
+Exit codes (also in the README):
+  0  done (rejected input files are a normal outcome, listed in the results)
+  2  the command line is wrong (unknown option, missing argument)
+  3  the settings file cannot be used
+  4  the input folder or an output location cannot be used
+  5  sending mail failed for some units (qc-batch mail --send)
+  1  an unexpected internal error (shown in full with --debug)
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from . import __version__
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_USAGE = 2
+EXIT_SETTINGS = 3
+EXIT_IO = 4
+EXIT_MAIL = 5
+
+
+class UserError(click.ClickException):
+    """A failure the user can fix; shown as one Chinese line."""
+
+    def __init__(self, message: str, code: int):
+        super().__init__(message)
+        self.exit_code = code
+
+    def show(self, file=None) -> None:  # noqa: D102
+        click.echo(f"错误：{self.message}", err=True)
+
+
+def _settings(path: str | None, required: bool):
+    from .settings import SettingsError, load_settings
+
+    if path is None:
+        default = Path("input/settings.yaml")
+        if not default.is_file():
+            if required:
+                raise UserError("找不到设置文件 input/settings.yaml；请用 --settings 指定，"
+                                "或运行 qc-batch sample 生成示例", EXIT_SETTINGS)
+            return None
+        path = str(default)
+    try:
+        return load_settings(path)
+    except SettingsError as exc:
+        raise UserError(str(exc), EXIT_SETTINGS) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="qc-batch")
+@click.option("--debug", is_flag=True, help="出错时显示完整的技术信息（traceback）。Show tracebacks.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """质量强市（区、县）评价工具 qc-batch。
+
+    \b
+    常用命令 / commands:
+      qc-batch template   生成评分表模板 templates/score_sheet.xlsx
+      qc-batch sample     生成示例填报工作簿（示例数据）到 input/
+      qc-batch run        批量审核 input/ 中的工作簿，结果写入 output/
+    """
+    ctx.obj = {"debug": debug}
+
+
+@cli.command()
+@click.option("--output", "-o", default="templates/score_sheet.xlsx", show_default=True,
+              type=click.Path(dir_okay=False), help="模板保存位置。Where to write the template.")
+@click.option("--settings", type=click.Path(dir_okay=False),
+              help="年度设置文件：把全国平均参考值写入模板。Settings file whose reference values the sheet shows.")
+def template(output: str, settings: str | None) -> None:
+    """生成可填写的评分表模板（Excel）。Write the fillable score sheet."""
+    from .scoring import Policy
+    from .sheet_writer import write_score_sheet
+
+    policy = _settings(settings, required=False).policy if settings else Policy()
+    try:
+        path = write_score_sheet(output, policy=policy)
+    except OSError as exc:
+        raise UserError(f"无法写入 {output}：{exc.strerror or exc}", EXIT_IO) from None
+    click.echo(f"评分表模板已生成：{path}")
+
+
+@cli.command()
+@click.option("--output", "-o", default="input", show_default=True, type=click.Path(file_okay=False),
+              help="示例工作簿保存目录。Folder for the sample workbooks.")
+@click.option("--seed", default=2026, show_default=True, help="随机种子（相同种子生成相同示例）。")
+@click.option("--year", default=2026, show_default=True, help="示例数据的评价年度。")
+def sample(output: str, seed: int, year: int) -> None:
+    """生成示例填报工作簿和示例设置文件（示例数据）。Write sample filled workbooks."""
+    from .sample import write_samples
+
+    try:
+        written = write_samples(Path(output), seed=seed, year=year)
+    except OSError as exc:
+        raise UserError(f"无法写入 {output}：{exc.strerror or exc}", EXIT_IO) from None
+    click.echo(f"已生成 {len(written.workbooks)} 个示例工作簿（示例数据）：{output}/")
+    click.echo(f"示例设置文件：{written.settings}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: maps failures to exit codes; tracebacks only with --debug."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        code = cli.main(args=args, prog_name="qc-batch", standalone_mode=False)
+    except UserError as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("已取消。", err=True)
+        sys.exit(EXIT_USAGE)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_USAGE)
+    except Exception as exc:  # the last line of defence: no traceback for a bureau user
+        if debug:
+            traceback.print_exc()
+        else:
+            click.echo(f"内部错误：{type(exc).__name__}: {exc}。请加 --debug 重新运行并把输出发给技术支持。",
+                       err=True)
+        sys.exit(EXIT_INTERNAL)
+    sys.exit(code if isinstance(code, int) else EXIT_OK)

@@ -1,0 +1,247 @@
+"""Read one submitted workbook safely: every named cell's raw value.
+
+Workbooks come from outside the bureau. Before anything parses them:
+the file size, the zip's entry count and the total decompressed size are
+bounded (zip bombs), and the XML we parse ourselves (``xl/workbook.xml``) goes
+through defusedxml, which refuses DTDs, entity expansion and external
+entities. Cell values are read with python-calamine (Rust; no XML entities,
+nothing evaluated). Nothing from a workbook is ever executed; cached formula
+results are not trusted (ingest scores from the inputs only).
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import python_calamine
+from defusedxml import ElementTree as SafeET
+from defusedxml.common import DefusedXmlException
+
+MAX_FILE_BYTES = 25 * 1024 * 1024
+MAX_ZIP_ENTRIES = 2000
+MAX_UNCOMPRESSED = 150 * 1024 * 1024
+MAX_RATIO = 250  # decompressed / compressed, per large entry
+
+NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ZIP_MAGIC = b"PK\x03\x04"
+_REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^!'\s]+))!\$?([A-Z]{1,3})\$?(\d+)$")
+_CELL_WITH_FORMULA = re.compile(rb'<c r="([A-Z]{1,3}[0-9]+)"[^>]*?(?<!/)>\s*<f[\s>/]')
+
+
+class WorkbookError(Exception):
+    """This file cannot be read as a score sheet; ``code`` is stable, ``message`` Chinese."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class CellRef:
+    sheet: str
+    row: int  # 0-based
+    col: int  # 0-based
+
+    @property
+    def address(self) -> str:
+        return f"{col_letters(self.col)}{self.row + 1}"
+
+    def __str__(self) -> str:
+        return f"{self.sheet}!{self.address}"
+
+
+@dataclass(frozen=True)
+class RawWorkbook:
+    """What one workbook holds: named cells' raw values and where they are."""
+
+    values: Mapping[str, Any]
+    refs: Mapping[str, CellRef]
+    formula_cells: frozenset[str] = field(default_factory=frozenset)  # "sheet!A1" holding a formula
+    sheets: tuple[str, ...] = ()
+
+    def has_formula(self, name: str) -> bool:
+        ref = self.refs.get(name)
+        return ref is not None and str(ref) in self.formula_cells
+
+
+def col_letters(col: int) -> str:
+    s = ""
+    col += 1
+    while col:
+        col, rem = divmod(col - 1, 26)
+        s = chr(65 + rem) + s
+    return s
+
+
+def col_index(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n - 1
+
+
+def sniff(head: bytes, suffix: str) -> None:
+    """Refuse what is not an xlsx, with advice on how to save it."""
+    if head.startswith(OLE_MAGIC):
+        if suffix in (".xlsx", ".xlsm"):
+            raise WorkbookError("FILE_ENCRYPTED", "工作簿设置了打开密码（已加密），无法读取；"
+                                "请在 Excel/WPS 中取消密码（文件→信息→保护工作簿→用密码进行加密，清空密码）后重新保存为 .xlsx")
+        kind = {".xls": "Excel 97-2003 工作簿（.xls）", ".et": "WPS 表格文件（.et）"}.get(suffix, "旧版 Office 文件")
+        raise WorkbookError("FILE_OLD_FORMAT", f"这是{kind}，不是 .xlsx；请用 Excel 或 WPS 打开，"
+                            "“另存为”选择“Excel 工作簿（*.xlsx）”后重新报送")
+    if not head.startswith(ZIP_MAGIC):
+        if suffix == ".csv" or suffix == ".txt":
+            why = "这是文本文件（CSV），丢失了评分表的结构"
+        elif suffix in (".docx", ".doc", ".pdf", ".wps"):
+            why = "这是文档文件，不是评分表工作簿"
+        elif not head:
+            why = "文件是空的（0 字节）"
+        else:
+            why = "文件不是 .xlsx 工作簿（内容无法识别）"
+        raise WorkbookError("FILE_NOT_XLSX", f"{why}；请在省局下发的评分表模板中填写，并保存为 .xlsx 后重新报送")
+
+
+def _check_zip(zf: zipfile.ZipFile) -> None:
+    infos = zf.infolist()
+    if len(infos) > MAX_ZIP_ENTRIES:
+        raise WorkbookError("FILE_TOO_LARGE", f"工作簿内部条目过多（{len(infos)} 个），疑似异常文件，已拒绝")
+    total = 0
+    for info in infos:
+        if info.flag_bits & 0x1:
+            raise WorkbookError("FILE_ENCRYPTED", "工作簿内容已加密，无法读取；请取消密码后重新保存为 .xlsx")
+        total += info.file_size
+        if info.file_size > 1024 * 1024 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            raise WorkbookError("FILE_ZIP_BOMB", "工作簿的压缩比例异常（疑似“压缩炸弹”），已拒绝读取")
+    if total > MAX_UNCOMPRESSED:
+        raise WorkbookError("FILE_TOO_LARGE", f"工作簿解压后过大（{total // 1024 // 1024} MB），已拒绝；"
+                            "评分表正常大小不超过 1 MB，请勿在其中插入图片或大量数据")
+
+
+def _read_member(zf: zipfile.ZipFile, name: str, limit: int = 20 * 1024 * 1024) -> bytes:
+    with zf.open(name) as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise WorkbookError("FILE_TOO_LARGE", f"工作簿中的 {name} 过大，已拒绝")
+    return data
+
+
+def _parse_xml(data: bytes, what: str):
+    try:
+        return SafeET.fromstring(data, forbid_dtd=True)
+    except DefusedXmlException:
+        raise WorkbookError("FILE_UNSAFE_XML", f"工作簿的 {what} 含有不安全的 XML 结构（DTD/实体），已拒绝读取") from None
+    except SafeET.ParseError:
+        raise WorkbookError("FILE_CORRUPT", f"工作簿的 {what} 已损坏，无法读取；请重新保存后报送") from None
+
+
+def _workbook_parts(zf: zipfile.ZipFile) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """Sheet name -> part path, defined name -> reference text, and hidden names."""
+    try:
+        wb_xml = _read_member(zf, "xl/workbook.xml")
+    except KeyError:
+        raise WorkbookError("FILE_NOT_WORKBOOK", "压缩包中没有 Excel 工作簿内容，不是 .xlsx 工作簿") from None
+    root = _parse_xml(wb_xml, "xl/workbook.xml")
+    rels: dict[str, str] = {}
+    try:
+        rel_root = _parse_xml(_read_member(zf, "xl/_rels/workbook.xml.rels"), "工作簿关系表")
+        for rel in rel_root:
+            target = rel.get("Target", "")
+            target = target.lstrip("/")
+            if not target.startswith("xl/"):
+                target = "xl/" + target
+            rels[rel.get("Id", "")] = target
+    except KeyError:
+        pass
+    sheets: dict[str, str] = {}
+    for sh in root.iter(f"{NS_MAIN}sheet"):
+        sheets[sh.get("name", "")] = rels.get(sh.get(f"{NS_REL}id", ""), "")
+    names: dict[str, str] = {}
+    for dn in root.iter(f"{NS_MAIN}definedName"):
+        if dn.get("localSheetId") is not None:
+            continue  # sheet-scoped names (print titles etc.) are not ours
+        names[dn.get("name", "")] = (dn.text or "").strip()
+    return sheets, names, {}
+
+
+def parse_ref(text: str) -> CellRef | None:
+    """``'评分表'!$H$5`` -> CellRef; None for anything that is not one cell."""
+    text = text.lstrip("=")
+    m = _REF.match(text)
+    if not m:
+        return None
+    sheet = (m.group(1) or "").replace("''", "'") if m.group(1) is not None else m.group(2)
+    return CellRef(sheet, int(m.group(4)) - 1, col_index(m.group(3)))
+
+
+def read_workbook(path: str | Path, wanted: Mapping[str, str] | None = None,
+                  formula_names: tuple[str, ...] = ()) -> RawWorkbook:
+    """Read the raw values of the workbook's defined names.
+
+    ``wanted`` limits the names read (name -> anything); ``formula_names``
+    are names whose cells should hold formulas (checked cheaply in the raw
+    sheet XML). Raises :class:`WorkbookError` when the file cannot be read.
+    """
+    path = Path(path)
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise WorkbookError("FILE_TOO_LARGE", f"文件过大（{size // 1024 // 1024} MB），评分表正常不超过 1 MB，已拒绝")
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    sniff(head, path.suffix.lower())
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise WorkbookError("FILE_CORRUPT", "文件已损坏或不完整（可能传输中断），无法打开；请重新保存后再报送") from None
+    with zf:
+        _check_zip(zf)
+        sheets, names, _ = _workbook_parts(zf)
+        refs: dict[str, CellRef] = {}
+        for name, text in names.items():
+            if wanted is not None and name not in wanted:
+                continue
+            ref = parse_ref(text)
+            if ref is not None:
+                refs[name] = ref
+        formula_cells: set[str] = set()
+        needed_sheets = {refs[n].sheet for n in formula_names if n in refs}
+        for sheet in needed_sheets:
+            part = sheets.get(sheet)
+            if not part:
+                continue
+            try:
+                xml = _read_member(zf, part)
+            except KeyError:
+                continue
+            for m in _CELL_WITH_FORMULA.finditer(xml):
+                formula_cells.add(f"{sheet}!{m.group(1).decode()}")
+    values: dict[str, Any] = {}
+    try:
+        book = python_calamine.CalamineWorkbook.from_path(str(path))
+    except Exception:  # calamine raises several error types for a broken file
+        raise WorkbookError("FILE_CORRUPT", "文件内容已损坏，无法读取单元格；请重新保存后再报送") from None
+    try:
+        grids: dict[str, list[list[Any]]] = {}
+        for name, ref in refs.items():
+            if ref.sheet not in grids:
+                if ref.sheet not in sheets:
+                    continue
+                try:
+                    grids[ref.sheet] = book.get_sheet_by_name(ref.sheet).to_python(skip_empty_area=False)
+                except Exception:
+                    raise WorkbookError("FILE_CORRUPT", f"工作表“{ref.sheet}”已损坏，无法读取") from None
+            grid = grids[ref.sheet]
+            value = None
+            if ref.row < len(grid) and ref.col < len(grid[ref.row]):
+                value = grid[ref.row][ref.col]
+            values[name] = None if value == "" else value
+    finally:
+        book.close()
+    return RawWorkbook(values, refs, frozenset(formula_cells), tuple(sheets))

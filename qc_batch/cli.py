@@ -34,7 +34,7 @@ class UserError(click.ClickException):
         super().__init__(message)
         self.exit_code = code
 
-    def show(self, file=None) -> None:  # noqa: D102
+    def show(self, file=None) -> None:
         click.echo(f"错误：{self.message}", err=True)
 
 

@@ -54,7 +54,8 @@ def valid_test(inp: Input) -> str:
     if inp.kind == "pct":
         tests += [f"{n}>=0", f"{n}<=100"]
     elif inp.kind in ("int", "rank"):
-        tests += [f"{n}>={1 if inp.kind == 'rank' else 0}", f"{n}=INT({n})"]
+        low = 1 if inp.kind == "rank" or inp.positive else 0
+        tests += [f"{n}>={low}", f"{n}=INT({n})"]
     else:
         tests.append(f"{n}>0" if inp.positive else f"{n}>=0")
         if inp.upper is not None:

@@ -96,7 +96,7 @@ class Input:
         if self.kind == "pct":
             return "0 到 100 之间的百分比（如 97.5 或 97.5%）"
         if self.kind == "int":
-            return "不小于 0 的整数"
+            return ("大于 0 " if self.positive else "不小于 0 ") + "的整数" + (f"（单位：{self.unit}）" if self.unit else "")
         if self.kind == "rank":
             return "不小于 1 的整数名次"
         lo = "大于 0" if self.positive else "不小于 0"

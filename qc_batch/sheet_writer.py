@@ -22,7 +22,8 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from . import __version__, sheet_names as sn
+from . import __version__
+from . import sheet_names as sn
 from .excel_formula import NO_LIST, YES_LIST, Compiler, ref_name
 from .expr import REFS
 from .readers import FALSE_WORDS, TRUE_WORDS

@@ -393,14 +393,7 @@ def test_6_3_b_no_notification_this_year_and_ratio_below_national_scores_5(b1, b
     ("b3", "label"),
     [
         (10000, "with exports"),
-        pytest.param(
-            0, "no exports",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="engine bug: b3 = 0 earns 5 without the national ratio; spec: "
-                "'without it those sub-items score 0 and say why'",
-            ),
-        ),
+        (0, "no exports"),
     ],
 )
 def test_6_3_b_without_national_ratio_scores_0(b3, label):

@@ -241,6 +241,22 @@ def refs(node: Node) -> list[str]:
     return out
 
 
+def thresholds(node: Node) -> dict[str, set[Fraction]]:
+    """Constants each input is compared with directly (``c1 >= 80`` -> {c1: {80}})."""
+    out: dict[str, set[Fraction]] = {}
+
+    def walk(n: Node) -> None:
+        if isinstance(n, Compare):
+            for a, b in ((n.left, n.right), (n.right, n.left)):
+                if isinstance(a, Var) and isinstance(b, Num):
+                    out.setdefault(a.name, set()).add(b.value)
+        for c in children(n):
+            walk(c)
+
+    walk(node)
+    return out
+
+
 def uses_rank(node: Node) -> bool:
     return isinstance(node, RankBand) or any(uses_rank(c) for c in children(node))
 

@@ -216,6 +216,17 @@ class Rubric:
     def input(self, code: str) -> Input:
         return self._inputs[code]
 
+    def thresholds(self, code: str) -> tuple[Fraction, ...]:
+        """The constants input ``code`` is compared with in its indicator's rules, ascending."""
+        inp = self.input(code)
+        ind = self.indicator(inp.indicator)
+        found: set[Fraction] = set()
+        for part in ind.parts:
+            for case in part.cases:
+                for node in (case.when, case.points):
+                    found |= expr.thresholds(node).get(inp.id, set())
+        return tuple(sorted(found))
+
     def group(self, number: int) -> Group:
         return self.groups[number - 1]
 

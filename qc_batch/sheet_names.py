@@ -40,6 +40,11 @@ class HeaderField:
     kind: str  # text / level / parent / year / email / date
     hint: str
 
+    @property
+    def required(self) -> bool:
+        """Ingest refuses a sheet without it (QC_PARENT: county level only)."""
+        return self.name in ("QC_UNIT", "QC_LEVEL", "QC_YEAR")
+
 
 HEADER_FIELDS = (
     HeaderField("QC_UNIT", "被评价单位", "text", "填写单位全称，如“株洲市”“醴陵市”"),

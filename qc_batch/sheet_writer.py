@@ -76,6 +76,9 @@ class Fill:
     cached: Mapping[str, Any] = field(default_factory=dict)  # formula results by name
 
 
+GUIDE_WIDTH = 72
+
+
 class _Formats:
     def __init__(self, wb: xlsxwriter.Workbook):
         base = {"font_name": FONT, "font_size": 10, "valign": "vcenter", "text_wrap": True}
@@ -318,7 +321,19 @@ class _Writer:
                             "请从下拉列表选择“是”或“否”。")
             ws.set_row(row, max(20, lines_needed(text, 30) * LINE_PT))
             row += 1
-        ws.conditional_format(3, 2, row - 1, 2, {"type": "blanks", "format": f.missing_fill})
+        first_veto = row - len(self.rubric.vetoes)
+        ws.conditional_format(first_veto, 2, row - 1, 2, {"type": "blanks", "format": f.missing_fill})
+        for k, hf in enumerate(HEADER_FIELDS_ORDER):
+            cell = xl_rowcol_to_cell(3 + k, 2)
+            if hf.name == "QC_PARENT":
+                level = xl_rowcol_to_cell(3 + [h.name for h in HEADER_FIELDS_ORDER].index("QC_LEVEL"), 2)
+                crit = f'=AND(TRIM({level})="县市区",LEN(TRIM({cell}))=0)'
+            elif hf.required:
+                crit = f"=LEN(TRIM({cell}))=0"
+            else:
+                continue
+            ws.conditional_format(3 + k, 2, 3 + k, 2, {"type": "formula", "criteria": crit,
+                                                       "format": f.missing_fill})
         self.page_setup(ws, repeat=None, landscape=False)
         ws.protect("", PROTECT)
 
@@ -592,13 +607,13 @@ class _Writer:
     def write_guide(self, ws) -> None:
         f = self.fmt
         r = self.rubric
-        ws.set_column(0, 0, 110)
+        ws.set_column(0, 0, GUIDE_WIDTH)
         paras = guide_text(r)
         ws.write_string(0, 0, f"{r.title}——填表说明", f.title)
         ws.set_row(0, 28)
         for k, (text, bold) in enumerate(paras, start=1):
             ws.write_string(k, 0, text, f.para_bold if bold else f.para)
-            ws.set_row(k, max(18, lines_needed(text, 110) * LINE_PT + 2))
+            ws.set_row(k, max(18, lines_needed(text, GUIDE_WIDTH) * LINE_PT + 2))
         self.page_setup(ws, repeat=None, landscape=False)
         ws.protect("", PROTECT)
 

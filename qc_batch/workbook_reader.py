@@ -93,7 +93,8 @@ def sniff(head: bytes, suffix: str) -> None:
     if head.startswith(OLE_MAGIC):
         if suffix in (".xlsx", ".xlsm"):
             raise WorkbookError("FILE_ENCRYPTED", "工作簿设置了打开密码（已加密），无法读取；"
-                                "请在 Excel/WPS 中取消密码（文件→信息→保护工作簿→用密码进行加密，清空密码）后重新保存为 .xlsx")
+                                "请在 Excel/WPS 中取消密码（文件→信息→保护工作簿→用密码进行加密，清空密码）"
+                                "后重新保存为 .xlsx")
         kind = {".xls": "Excel 97-2003 工作簿（.xls）", ".et": "WPS 表格文件（.et）"}.get(suffix, "旧版 Office 文件")
         raise WorkbookError("FILE_OLD_FORMAT", f"这是{kind}，不是 .xlsx；请用 Excel 或 WPS 打开，"
                             "“另存为”选择“Excel 工作簿（*.xlsx）”后重新报送")

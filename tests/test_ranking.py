@@ -13,12 +13,13 @@ import math
 from fractions import Fraction
 
 import pytest
-from facts import BEST, RANKED, RUBRIC, score
 from hypothesis import given
 from hypothesis import strategies as st
 
 from qc_batch.ranking import Entrant, PeerGroup, cut_offs, rank_all
 from qc_batch.scoring import Policy, rank_values, sheet_bands
+
+from .facts import BEST, RANKED, RUBRIC, score
 
 THIRD = Fraction(1, 3)
 CITY, COUNTY = "市州", "县市区"

@@ -29,7 +29,9 @@ def fullwidth(text: str) -> str:
     return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
 
 
-@pytest.mark.parametrize("raw", ["是", " 是 ", "有", "Y", "y", "yes", "YES", "√", "TRUE", "true", "1", 1, 1.0, True, "Ｙｅｓ"])
+@pytest.mark.parametrize(
+    "raw", ["是", " 是 ", "有", "Y", "y", "yes", "YES", "√", "TRUE", "true", "1", 1, 1.0, True, "Ｙｅｓ"],
+)
 def test_bool_true(raw):
     assert readers.read_value(BOOL, raw) == readers.Reading(True, None, raw)
 
@@ -142,7 +144,9 @@ def test_message_names_value_and_expectation():
     assert r.error == "填写的是“百分之九十”，应填写0 到 100 之间的百分比（如 97.5 或 97.5%）"
 
 
-@pytest.mark.parametrize(("raw", "year"), [(2026, 2026), (2026.0, 2026), ("2026", 2026), ("2026年", 2026), ("２０２６年度", 2026)])
+@pytest.mark.parametrize(
+    ("raw", "year"), [(2026, 2026), (2026.0, 2026), ("2026", 2026), ("2026年", 2026), ("２０２６年度", 2026)],
+)
 def test_year(raw, year):
     assert readers.read_year(raw).value == year
 

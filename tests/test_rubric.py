@@ -8,7 +8,11 @@ from fractions import Fraction
 
 import pytest
 import yaml
-from facts import (
+
+from qc_batch.expr import ExprError
+from qc_batch.rubric import RubricError, name_for, parse_rubric
+
+from .facts import (
     ALL_FRONT,
     ALL_OTHER,
     BEST,
@@ -21,9 +25,6 @@ from facts import (
     WORST,
     score,
 )
-
-from qc_batch.expr import ExprError
-from qc_batch.rubric import RubricError, name_for, parse_rubric
 
 INDICATOR_CODES = [i.code for i in RUBRIC.indicators]
 

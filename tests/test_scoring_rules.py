@@ -11,7 +11,12 @@ from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 import pytest
-from facts import (
+from hypothesis import given
+from hypothesis import strategies as st
+
+from qc_batch.scoring import round_half_up
+
+from .facts import (
     ALL_FRONT,
     BEST,
     REFS,
@@ -21,10 +26,6 @@ from facts import (
     part_points,
     score,
 )
-from hypothesis import given
-from hypothesis import strategies as st
-
-from qc_batch.scoring import round_half_up
 
 Y, N = True, False
 

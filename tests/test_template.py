@@ -1,0 +1,156 @@
+"""The committed template: regenerated cell by cell, and what an official needs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import openpyxl
+import pytest
+from openpyxl.utils import range_boundaries
+
+from qc_batch import sheet_names as sn
+from qc_batch.rubric import load_rubric
+from qc_batch.sheet_writer import write_score_sheet
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = ROOT / "templates" / "score_sheet.xlsx"
+RUBRIC = load_rubric()
+
+
+@pytest.fixture(scope="module")
+def committed():
+    return openpyxl.load_workbook(TEMPLATE)
+
+
+@pytest.fixture(scope="module")
+def regenerated(tmp_path_factory):
+    path = tmp_path_factory.mktemp("tpl") / "score_sheet.xlsx"
+    write_score_sheet(path, RUBRIC)
+    return openpyxl.load_workbook(path)
+
+
+def cell_of(wb, name):
+    sheet, ref = next(iter(wb.defined_names[name].destinations))
+    return wb[sheet][ref.replace("$", "")]
+
+
+def test_committed_template_is_what_the_generator_writes(committed, regenerated):
+    """Regenerate and compare cell by cell: run ``qc-batch template`` after changing the rubric or writer."""
+    assert committed.sheetnames == regenerated.sheetnames
+    for ws in committed.worksheets:
+        other = regenerated[ws.title]
+        assert ws.max_row == other.max_row and ws.max_column == other.max_column, ws.title
+        for row in ws.iter_rows():
+            for cell in row:
+                assert cell.value == other[cell.coordinate].value, f"{ws.title}!{cell.coordinate}"
+        assert sorted(map(str, ws.merged_cells.ranges)) == sorted(map(str, other.merged_cells.ranges))
+        assert [(d.sqref, d.formula1, d.prompt) for d in ws.data_validations.dataValidation] == \
+               [(d.sqref, d.formula1, d.prompt) for d in other.data_validations.dataValidation]
+    assert {n: d.attr_text for n, d in committed.defined_names.items()} == \
+           {n: d.attr_text for n, d in regenerated.defined_names.items()}
+
+
+def test_every_spec_name_points_at_one_cell(committed):
+    names = committed.defined_names
+    wanted = [i.name for i in RUBRIC.inputs]
+    wanted += [n for ind in RUBRIC.indicators for n in (ind.claim_name, ind.evidence_name, ind.score_name)]
+    wanted += [h.name for h in sn.HEADER_FIELDS] + [sn.veto_name(k) for k in range(1, 5)]
+    for name in wanted:
+        assert name in names, name
+        dests = list(names[name].destinations)
+        assert len(dests) == 1 and ":" not in dests[0][1], name
+    assert len(RUBRIC.vetoes) == 4
+
+
+def test_template_identity_is_stored(committed):
+    assert cell_of(committed, sn.NAME_TEMPLATE_ID).value == sn.TEMPLATE_ID
+    assert cell_of(committed, sn.NAME_TEMPLATE_VERSION).value == sn.TEMPLATE_VERSION
+    assert cell_of(committed, sn.NAME_RUBRIC_VERSION).value == RUBRIC.version
+    props = {p.name: p.value for p in committed.custom_doc_props.props}
+    assert props["qc_template_id"] == sn.TEMPLATE_ID
+    assert props["qc_rubric_version"] == RUBRIC.version
+
+
+def test_input_cells_are_unlocked_and_everything_else_protected(committed):
+    for ws in committed.worksheets:
+        assert ws.protection.sheet, ws.title
+        assert not ws.protection.password, "protection must have no password"
+    inputs = [i.name for i in RUBRIC.inputs] + [h.name for h in sn.HEADER_FIELDS]
+    inputs += [ind.claim_name for ind in RUBRIC.indicators] + [ind.evidence_name for ind in RUBRIC.indicators]
+    for name in inputs:
+        assert cell_of(committed, name).protection.locked is False, name
+    for ind in RUBRIC.indicators:
+        score = cell_of(committed, ind.score_name)
+        assert score.protection.locked is not False
+        assert str(score.value).startswith("="), ind.code
+
+
+def _validations(wb):
+    for ws in wb.worksheets:
+        for dv in ws.data_validations.dataValidation:
+            yield ws, dv
+
+
+def test_validations_stay_within_excel_limits(committed):
+    seen = 0
+    soft = {cell_of(committed, n).coordinate for n in ("QC_PARENT", "QC_EMAIL")}
+    for _ws, dv in _validations(committed):
+        seen += 1
+        for title in (dv.promptTitle, dv.errorTitle):
+            assert title is None or len(title) <= 32, title
+        assert dv.prompt is None or len(dv.prompt) <= 255, dv.prompt
+        assert dv.error is None or len(dv.error) <= 225, dv.error
+        assert dv.showErrorMessage, dv.sqref
+        # 所属市州 and 联系邮箱 only warn (a 市州 outside the list, an unusual address)
+        assert dv.errorStyle in (None, "stop") or str(dv.sqref) in soft, dv.sqref
+        if dv.type == "list":
+            assert dv.formula1.startswith("QC_DD_"), "lists live on the hidden sheet"
+    assert seen >= len(RUBRIC.inputs)
+
+
+def test_every_input_has_a_validation_of_its_kind(committed):
+    covered = {}
+    for ws, dv in _validations(committed):
+        for rng in dv.sqref.ranges:
+            c1, r1, c2, r2 = range_boundaries(str(rng))
+            for r in range(r1, r2 + 1):
+                for c in range(c1, c2 + 1):
+                    covered[(ws.title, r, c)] = dv
+    for inp in RUBRIC.inputs:
+        cell = cell_of(committed, inp.name)
+        dv = covered[(cell.parent.title, cell.row, cell.column)]
+        want = {"bool": "list", "tier": "list", "pct": "decimal", "int": "whole", "rank": "whole",
+                "num": "decimal"}[inp.kind]
+        assert dv.type == want, inp.code
+        assert dv.prompt, inp.code
+
+
+def test_print_setup_and_frozen_panes(committed):
+    scores = committed[sn.SHEET_SCORES]
+    assert scores.freeze_panes is not None
+    assert scores.page_setup.orientation == "landscape"
+    assert scores.page_setup.paperSize in (9, "9")
+    assert scores.sheet_properties.pageSetUpPr.fitToPage
+    assert scores.page_setup.fitToWidth in (None, 1, "1") and scores.page_setup.fitToHeight in (0, "0")
+    assert scores.print_title_rows
+    for ws in committed.worksheets:
+        if ws.sheet_state == "visible":
+            assert ws.page_setup.paperSize in (9, "9"), ws.title
+    assert committed[sn.SHEET_LISTS].sheet_state == "hidden"
+
+
+def test_score_table_mirrors_table_a1(committed):
+    ws = committed[sn.SHEET_SCORES]
+    texts = {str(c.value) for row in ws.iter_rows() for c in row if c.value is not None}
+    for ind in RUBRIC.indicators:
+        assert any(t.startswith(ind.method) for t in texts), ind.code  # verbatim, notes may follow
+        assert ind.title in texts, ind.code
+    for g in RUBRIC.groups:
+        assert g.name in texts
+
+
+def test_summary_shows_pass_mark_and_ranking_assumption(committed):
+    ws = committed[sn.SHEET_SUMMARY]
+    texts = " ".join(str(c.value) for row in ws.iter_rows() for c in row if c.value is not None)
+    assert str(RUBRIC.pass_mark) in texts
+    assert "未进入前列" in texts and "排名" in texts

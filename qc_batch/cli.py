@@ -106,6 +106,70 @@ def sample(output: str, seed: int, year: int) -> None:
     click.echo(f"示例设置文件：{written.settings}")
 
 
+@cli.command()
+@click.option("--input", "-i", "input_dir", default="input", show_default=True, type=click.Path(file_okay=False),
+              help="各单位工作簿所在文件夹。Folder of the submitted workbooks.")
+@click.option("--output", "-o", "output_dir", default="output", show_default=True, type=click.Path(file_okay=False),
+              help="结果输出文件夹。Where the results go.")
+@click.option("--settings", type=click.Path(dir_okay=False),
+              help="年度设置文件（默认 <输入文件夹>/settings.yaml）。The yearly settings file.")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="并行进程数（默认为 CPU 核数）。Worker processes (default: CPU count).")
+@click.option("--quiet", "-q", is_flag=True, help="不显示进度条和汇总。No progress bar or summary.")
+def run(input_dir: str, output_dir: str, settings: str | None, workers: int | None, quiet: bool) -> None:
+    """批量审核输入文件夹中的全部工作簿，结果写入输出文件夹。Score and audit every workbook."""
+    import datetime as dt
+
+    from .batch import run_batch
+    from .outputs import Staging
+    from .results import results_json
+
+    folder = Path(input_dir)
+    if not folder.is_dir():
+        raise UserError(f"找不到输入文件夹 {input_dir}；请用 --input 指定各单位工作簿所在的文件夹", EXIT_IO)
+    settings_path = Path(settings) if settings else folder / "settings.yaml"
+    if not settings_path.is_file():
+        raise UserError(f"找不到年度设置文件 {settings_path}；请用 --settings 指定，"
+                        "或参照示例 input/settings.yaml 编写", EXIT_SETTINGS)
+    conf = _settings(str(settings_path), required=True)
+    show = not quiet and sys.stderr.isatty()
+
+    def progress(total: int):
+        if not show or total == 0:
+            return None
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, desc="读取工作簿", unit="个", file=sys.stderr, leave=False)
+        return bar.update
+
+    result = run_batch(folder, conf, settings_file=settings_path, workers=workers, progress=progress)
+    out = Path(output_dir)
+    generated = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    try:
+        with Staging(out) as st:
+            st.path("results.json").write_bytes(results_json(result, generated))
+    except OSError as exc:
+        raise UserError(f"无法写入输出文件夹 {output_dir}：{exc.strerror or exc}", EXIT_IO) from None
+    if not quiet:
+        _summary(result, out)
+
+
+def _summary(result, out: Path) -> None:
+    c = result.count
+    click.echo(f"共 {len(result.files)} 个文件：受理 {c('accepted')}，被新版本替代 {c('superseded')}，"
+               f"拒收 {c('rejected')}。")
+    s = result.status_count
+    click.echo(f"评价结论：合格 {s('合格')}，不合格 {s('不合格')}，不予受理 {s('不予受理')}。")
+    if result.not_submitted:
+        names = "、".join(e.unit for e in result.not_submitted[:10])
+        more = f" 等 {len(result.not_submitted)} 个" if len(result.not_submitted) > 10 else ""
+        click.echo(f"未提交：{names}{more}。")
+    for f in result.files:
+        if f.status == "rejected":
+            click.echo(f"  拒收 {f.file}：{f.reason}")
+    click.echo(f"结果：{out / 'results.json'}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: maps failures to exit codes; tracebacks only with --debug."""
     args = sys.argv[1:] if argv is None else argv

@@ -192,11 +192,30 @@ def score_unit(rubric: Rubric, facts: Facts, vetoes: tuple[bool | None, ...] = (
     bands = bands or {}
     ranks = rank_values(rubric, facts)
     scores = {ind.code: score_indicator(ind, facts, policy, bands, ranks) for ind in rubric.indicators}
+    required = sum(
+        1 for ind in rubric.indicators for i in ind.inputs
+        if not (ind.expert and ind.is_tier) and is_required(i, indicator_values(ind, facts))
+    )
+    return _assemble(rubric, scores, tuple(vetoes), required)
+
+
+def rescore_ranked(rubric: Rubric, base: UnitScore, facts: Facts, policy: Policy,
+                   bands: Mapping[str, Band | None]) -> UnitScore:
+    """``base`` with the ranked indicators scored again for the unit's real ``bands``."""
+    ranks = rank_values(rubric, facts)
+    scores = dict(base.indicators)
+    for ind in rubric.indicators:
+        if ind.is_ranked:
+            scores[ind.code] = score_indicator(ind, facts, policy, bands, ranks)
+    return _assemble(rubric, scores, base.vetoes, base.required)
+
+
+def _assemble(rubric: Rubric, scores: Mapping[str, IndicatorScore], vetoes: tuple[bool | None, ...],
+              required: int) -> UnitScore:
     raw = sum((s.points for s in scores.values()), Fraction(0))
     na = sum(s.na_points for s in scores.values())
     exact = raw * rubric.total / (rubric.total - na) if na else raw
     total = round_half_up(exact)
-    vetoes = tuple(vetoes)
     if any(v is True for v in vetoes):
         status = STATUS_VETO
     elif total >= rubric.pass_mark:
@@ -204,10 +223,6 @@ def score_unit(rubric: Rubric, facts: Facts, vetoes: tuple[bool | None, ...] = (
     else:
         status = STATUS_FAIL
     missing = tuple(m for s in scores.values() for m in s.missing)
-    required = sum(
-        1 for ind in rubric.indicators for i in ind.inputs
-        if not (ind.expert and ind.is_tier) and is_required(i, indicator_values(ind, facts))
-    )
     return UnitScore(scores, raw, na, total, exact, vetoes, status, missing, required)
 
 

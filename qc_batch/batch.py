@@ -1,0 +1,201 @@
+"""The yearly batch: every file of the input folder to scored, ranked, audited units.
+
+``run_batch`` is the library entry point behind ``qc-batch run``: discover the
+files, read and score each in worker processes (:func:`ingest.process_file`),
+keep one workbook per unit and year, rank the ranking items across the batch,
+score those items again with the real ranks, and add the findings that need
+the other units.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from itertools import repeat
+from pathlib import Path
+
+from .audit import cross_unit_findings, indicator_findings
+from .findings import Finding, sort_key
+from .ingest import REJECTED, FileEntry, Sheet, discover, process_file, resolve_duplicates, worker_init
+from .ranking import Entrant, Standing, rank_all
+from .rubric import Rubric, load_rubric
+from .scoring import UnitScore, rank_values, rescore_ranked
+from .settings import ExpectedUnit, Settings
+
+PARALLEL_FROM = 12  # fewer files are read in this process
+BAND_LABELS = {"front": "前列", "middle": "中游", "other": "未进入前列或中游", None: "无法排名"}
+
+
+@dataclass
+class UnitResult:
+    """One accepted unit, final."""
+
+    id: str                       # unique, safe as a file name
+    sheet: Sheet
+    score: UnitScore
+    standings: dict[str, Standing]
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def entry(self) -> FileEntry:
+        return self.sheet.entry
+
+
+@dataclass
+class BatchResult:
+    rubric: Rubric
+    settings: Settings
+    input_dir: Path
+    files: list[FileEntry]
+    units: list[UnitResult]
+    not_submitted: list[ExpectedUnit]
+    started: dt.datetime
+    finished: dt.datetime
+
+    def count(self, status: str) -> int:
+        return sum(1 for f in self.files if f.status == status)
+
+    def status_count(self, status: str) -> int:
+        return sum(1 for u in self.units if u.score.status == status)
+
+
+Progress = Callable[[int], None]
+
+
+def read_all(paths: Sequence[Path], settings: Settings, workers: int | None = None,
+             progress: Progress | None = None) -> list[FileEntry | Sheet]:
+    """Process every workbook; the results come back in the order of ``paths``."""
+    year, policy = settings.year, settings.policy
+    tick = progress or (lambda _n: None)
+    if workers == 1 or len(paths) < PARALLEL_FROM:
+        out = []
+        for p in paths:
+            out.append(process_file(str(p), year, policy))
+            tick(1)
+        return out
+    n = workers or os.cpu_count() or 1
+    chunk = max(1, min(32, len(paths) // (n * 8)))
+    out: list[FileEntry | Sheet] = []
+    try:
+        with ProcessPoolExecutor(max_workers=n, initializer=worker_init) as pool:
+            for res in pool.map(process_file, map(str, paths), repeat(year), repeat(policy), chunksize=chunk):
+                out.append(res)
+                tick(1)
+    except BrokenProcessPool:
+        # a worker died (e.g. out of memory): isolate the culprit, one file per process
+        for p in paths[len(out):]:
+            try:
+                with ProcessPoolExecutor(max_workers=1, initializer=worker_init) as pool:
+                    out.append(pool.submit(process_file, str(p), year, policy).result())
+            except BrokenProcessPool:
+                out.append(FileEntry(p.name, REJECTED, "FILE_CRASHED",
+                                     "读取该文件时处理进程异常退出（可能内存超限），疑似异常文件，已拒收"))
+            tick(1)
+    return out
+
+
+def safe_file_stem(text: str, limit: int = 60) -> str:
+    """A name safe on Windows and Linux: no separators, reserved characters or names."""
+    text = unicodedata.normalize("NFKC", text)
+    text = re.sub(r'[\x00-\x1f\x7f<>:"/\\|?*]', "_", text)
+    text = re.sub(r"\s+", " ", text).strip(" .")
+    if text.upper().split(".")[0] in {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
+                                      *(f"LPT{i}" for i in range(1, 10))}:
+        text = "_" + text
+    return text[:limit] or "_"
+
+
+def unit_ids(sheets: Sequence[Sheet]) -> list[str]:
+    """Unique, file-name-safe ids: the unit name, with its 市州 when the name is shared."""
+    names = [s.entry.unit for s in sheets]
+    out: list[str] = []
+    seen: set[str] = set()
+    for s in sheets:
+        e = s.entry
+        base = e.unit if names.count(e.unit) == 1 else f"{e.parent or e.level}_{e.unit}"
+        stem = safe_file_stem(base)
+        candidate, k = stem, 2
+        while candidate.casefold() in seen:
+            candidate, k = f"{stem}_{k}", k + 1
+        seen.add(candidate.casefold())
+        out.append(candidate)
+    return out
+
+
+def ranked_parts(rubric: Rubric) -> list[str]:
+    return [p.code for ind in rubric.indicators for p in ind.parts if p.is_ranked]
+
+
+def _rank_notes(rubric: Rubric, standings: dict[str, Standing]) -> list[Finding]:
+    out = []
+    for ind in rubric.indicators:
+        for part in ind.parts:
+            st = standings.get(part.code)
+            if st is None:
+                continue
+            if st.rank is None:
+                text = f"{part.label or part.code}：未填写可比较的数据，无法排名，按不得分计"
+            else:
+                text = (f"{part.label or part.code}：在 {st.peers} 个同级单位中排第 {st.rank} 名（{BAND_LABELS[st.band]}；"
+                        f"前 {st.front_cut} 名为前列，第 {st.front_cut + 1}～{st.middle_cut} 名为中游）")
+            out.append(Finding("RANKED_ITEM", text, ind.code, part.code,
+                               value="" if st.value is None else f"{float(st.value):.6g}"))
+    return out
+
+
+def run_batch(input_dir: Path, settings: Settings, *, settings_file: Path | None = None,
+              workers: int | None = None, progress: Callable[[int], Progress] | None = None,
+              rubric: Rubric | None = None) -> BatchResult:
+    """Read, score, rank and audit every file of ``input_dir``.
+
+    ``progress(total)`` returns a callback advanced once per workbook read.
+    """
+    rubric = rubric or load_rubric()
+    started = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    decided, paths = discover(input_dir, settings_file)
+    tick = progress(len(paths)) if progress else None
+    processed = read_all(paths, settings, workers, tick)
+    files: list[FileEntry] = list(decided)
+    sheets: list[Sheet] = []
+    for res in processed:
+        if isinstance(res, Sheet):
+            sheets.append(res)
+        else:
+            files.append(res)
+    winners, superseded = resolve_duplicates(sheets)
+    files += superseded + [s.entry for s in winners]
+    files.sort(key=lambda e: e.file)
+
+    policy = settings.policy
+    items = ranked_parts(rubric)
+    entrants = [Entrant(k, s.entry.level, s.figures, s.score.vetoed) for k, s in enumerate(winners)]
+    reference = [(pf.level, rank_values(rubric, pf.values)) for pf in settings.peer_reference]
+    standings = rank_all(entrants, items, policy.rank_fraction, reference)
+    ranked_inds = [ind for ind in rubric.indicators if ind.is_ranked]
+
+    units: list[UnitResult] = []
+    for k, (s, uid) in enumerate(zip(winners, unit_ids(winners), strict=True)):
+        st = standings[k]
+        bands = {code: x.band for code, x in st.items()}
+        final = rescore_ranked(rubric, s.score, s.data.facts, policy, bands)
+        findings = list(s.findings)
+        for ind in ranked_inds:
+            findings += indicator_findings(ind, final.indicators[ind.code], s.data.claims[ind.code],
+                                           s.data.evidence[ind.code], s.cells)
+        findings += _rank_notes(rubric, st)
+        units.append(UnitResult(uid, s, final, st, findings))
+    cross = cross_unit_findings([(u.id, u.sheet.data) for u in units], rubric)
+    for u in units:
+        u.findings += cross.get(u.id, [])
+        u.findings.sort(key=sort_key)
+
+    got = {(u.entry.level, u.entry.unit) for u in units}
+    not_submitted = [e for e in settings.expected_units if (e.level, e.unit) not in got]
+    finished = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    return BatchResult(rubric, settings, input_dir, files, units, not_submitted, started, finished)

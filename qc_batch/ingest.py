@@ -1,0 +1,279 @@
+"""Find every file in the input folder and turn each into a scored sheet or a reason.
+
+Each file found gets exactly one :class:`FileEntry`: ``accepted``,
+``superseded`` (another workbook of the same unit and year won), ``rejected``
+(with a stable code and a Chinese reason), or ``settings`` (the settings file
+the run used). Workbooks are found by their ``QC_...`` defined names, never by
+address, and scored from their inputs only (cached formula results are not
+trusted).
+
+:func:`process_file` is the per-file stage: it runs in worker processes, with
+a time and memory bound, and returns plain picklable data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import signal
+import stat
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from . import sheet_names as sn
+from .audit import unit_findings
+from .findings import Finding
+from .rubric import Rubric, load_rubric
+from .scoring import Policy, UnitScore, rank_values, score_unit, sheet_bands
+from .sheet_data import SheetData, interpret
+from .workbook_reader import WorkbookError, read_workbook
+
+ACCEPTED, SUPERSEDED, REJECTED, SETTINGS = "accepted", "superseded", "rejected", "settings"
+STATUS_LABELS = {ACCEPTED: "受理", SUPERSEDED: "已被新版本替代", REJECTED: "拒收", SETTINGS: "设置文件"}
+FILE_TIMEOUT_S = 60
+WORKER_MEMORY_BYTES = 3 * 1024**3
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One file of the input folder and what became of it."""
+
+    file: str                 # name inside the input folder
+    status: str
+    reason_code: str = ""
+    reason: str = ""
+    size: int = 0
+    mtime: str = ""           # ISO time of last modification (UTC)
+    sha256: str = ""
+    unit: str = ""
+    level: str = ""
+    parent: str = ""
+    year: int | None = None
+    date: str = ""            # 填报日期
+    superseded_by: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file, "status": self.status, "status_label": STATUS_LABELS[self.status],
+            "reason_code": self.reason_code, "reason": self.reason, "size": self.size, "mtime": self.mtime,
+            "sha256": self.sha256, "unit": self.unit, "level": self.level, "parent": self.parent,
+            "year": self.year, "date": self.date, "superseded_by": self.superseded_by,
+        }
+
+
+@dataclass
+class Sheet:
+    """An accepted workbook: typed contents, score and findings before ranking."""
+
+    entry: FileEntry
+    data: SheetData
+    cells: dict[str, str]              # defined name -> "评分表!H12"
+    overwritten: tuple[str, ...]       # formula cells found holding typed values
+    score: UnitScore                   # with the sheet's own assumption for ranked items
+    figures: dict[str, Any]            # ranked part code -> figure
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def key(self) -> tuple[str, str, str, int]:
+        e = self.entry
+        return (e.level, e.parent, e.unit, e.year or 0)
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _mtime(st: os.stat_result) -> str:
+    return dt.datetime.fromtimestamp(st.st_mtime, dt.UTC).replace(microsecond=0).isoformat()
+
+
+def discover(folder: Path, settings_file: Path | None = None) -> tuple[list[FileEntry], list[Path]]:
+    """Every entry of ``folder`` (sorted by name): entries decided now, and workbook paths to read."""
+    decided: list[FileEntry] = []
+    to_read: list[Path] = []
+    settings_resolved = settings_file.resolve() if settings_file else None
+    for path in sorted(folder.iterdir(), key=lambda p: p.name):
+        name = path.name
+        try:
+            st = path.lstat()
+        except OSError as err:
+            decided.append(FileEntry(name, REJECTED, "FILE_UNREADABLE", f"无法读取该文件：{err.strerror}"))
+            continue
+        base = dict(size=st.st_size, mtime=_mtime(st))
+        if stat.S_ISDIR(st.st_mode):
+            decided.append(FileEntry(name, REJECTED, "FOLDER", "这是文件夹；批处理只读取输入文件夹中的文件，"
+                                     "请把工作簿直接放在输入文件夹中", **base))
+        elif stat.S_ISLNK(st.st_mode) or not stat.S_ISREG(st.st_mode):
+            decided.append(FileEntry(name, REJECTED, "FILE_NOT_REGULAR", "这不是普通文件（快捷方式或特殊文件），不予读取",
+                                     **base))
+        elif settings_resolved is not None and path.resolve() == settings_resolved:
+            decided.append(FileEntry(name, SETTINGS, "", "本次运行使用的年度设置文件", sha256=sha256_of(path), **base))
+        elif name.startswith("~$"):
+            decided.append(FileEntry(name, REJECTED, "FILE_LOCK", "这是 Excel/WPS 打开文件时生成的临时锁定文件，"
+                                     "不是评分表；请关闭 Excel/WPS 后删除它", **base))
+        elif name.startswith("."):
+            decided.append(FileEntry(name, REJECTED, "FILE_HIDDEN", "这是隐藏文件（文件名以“.”开头），不予读取；"
+                                     "如确为评分表，请改名后重新放入", **base))
+        else:
+            to_read.append(path)
+    return decided, to_read
+
+
+# -- the per-file stage ----------------------------------------------------------
+
+
+class _Timeout(Exception):
+    pass
+
+
+def _alarm(_signum, _frame):
+    raise _Timeout
+
+
+def worker_init(memory_bytes: int = WORKER_MEMORY_BYTES) -> None:
+    """Bound a worker process's memory (where the platform allows it)."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        limit = memory_bytes if hard == resource.RLIM_INFINITY else min(memory_bytes, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ImportError, ValueError, OSError):
+        pass
+
+
+def required_names(rubric: Rubric) -> list[str]:
+    names = [h.name for h in sn.HEADER_FIELDS]
+    names += [sn.veto_name(k) for k in range(1, len(rubric.vetoes) + 1)]
+    for ind in rubric.indicators:
+        names += [i.name for i in ind.inputs] + [ind.claim_name, ind.evidence_name]
+    return names
+
+
+def formula_names(rubric: Rubric) -> tuple[str, ...]:
+    return tuple(ind.score_name for ind in rubric.indicators)
+
+
+def process_file(path: str, year: int, policy: Policy, timeout: int = FILE_TIMEOUT_S) -> FileEntry | Sheet:
+    """Read, check, type, score and audit one workbook. Never raises."""
+    p = Path(path)
+    try:
+        st = p.stat()
+        base = FileEntry(p.name, REJECTED, size=st.st_size, mtime=_mtime(st))
+    except OSError as err:
+        return FileEntry(p.name, REJECTED, "FILE_UNREADABLE", f"无法读取该文件：{err.strerror}")
+    use_alarm = timeout and hasattr(signal, "SIGALRM")
+    if use_alarm:
+        old = signal.signal(signal.SIGALRM, _alarm)
+        signal.alarm(timeout)
+    try:
+        base = replace(base, sha256=sha256_of(p))
+        return _process(p, base, year, policy)
+    except _Timeout:
+        return replace(base, reason_code="FILE_TIMEOUT", reason=f"处理超过 {timeout} 秒仍未完成，疑似异常文件，已停止读取")
+    except MemoryError:
+        return replace(base, reason_code="FILE_TOO_LARGE", reason="读取该文件所需内存超出限制，疑似异常文件，已停止读取")
+    except WorkbookError as err:
+        return replace(base, reason_code=err.code, reason=err.message)
+    except Exception as err:  # noqa: BLE001 - one bad file never stops the batch
+        return replace(base, reason_code="FILE_INTERNAL",
+                       reason=f"读取时发生意外错误（{type(err).__name__}），请把该文件转交技术人员检查")
+    finally:
+        if use_alarm:
+            signal.alarm(0)
+            signal.signal(signal.SIGALRM, old)
+
+
+def _process(p: Path, base: FileEntry, year: int, policy: Policy) -> FileEntry | Sheet:
+    rubric = load_rubric()
+    raw = read_workbook(p, None, formula_names(rubric))
+    identity = _identity_problem(raw.values, rubric)
+    if identity:
+        code, reason = identity
+        return replace(base, reason_code=code, reason=reason)
+    missing = [n for n in required_names(rubric) if n not in raw.refs]
+    if missing:
+        shown = "、".join(missing[:5]) + (f" 等 {len(missing)} 个" if len(missing) > 5 else "")
+        return replace(base, reason_code="NAMES_MISSING",
+                       reason=f"工作簿中缺少评分表的单元格名称 {shown}（可能删除了工作表、行或名称）；"
+                              "请在省局下发的评分表模板中重新填写")
+    absent = sorted({r.sheet for n, r in raw.refs.items() if n in set(required_names(rubric))} - set(raw.sheets))
+    if absent:
+        return replace(base, reason_code="SHEET_MISSING",
+                       reason=f"工作簿中找不到工作表“{'、'.join(absent)}”（可能被删除）；请在评分表模板中重新填写")
+    data = interpret(rubric, raw.values)
+    unit, level, parent = data.text("QC_UNIT"), data.text("QC_LEVEL"), data.text("QC_PARENT") or ""
+    yr = data.header["QC_YEAR"]
+    date = data.header["QC_DATE"].value
+    cells = {n: str(r) for n, r in raw.refs.items()}
+    entry = replace(base, unit=unit or "", level=level or "", parent=parent if level == "县市区" else "",
+                    year=yr.value, date=date.isoformat() if isinstance(date, dt.date) else "")
+    if not unit:
+        return replace(entry, reason_code="HEADER_UNIT_MISSING",
+                       reason=f"未填写被评价单位（{cells.get('QC_UNIT', '基本信息')}）；请在“基本信息”中填写单位全称")
+    if level not in rubric.levels:
+        shown = f"填写的是“{level}”" if level else "未填写"
+        return replace(entry, reason_code="HEADER_LEVEL_INVALID",
+                       reason=f"层级{shown}（{cells.get('QC_LEVEL', '')}）；应选择“市州”或“县市区”")
+    if yr.value is None:
+        shown = yr.error or "未填写"
+        return replace(entry, reason_code="HEADER_YEAR_MISSING",
+                       reason=f"评价年度{shown}（{cells.get('QC_YEAR', '')}）；应填写 {year}")
+    if yr.value != year:
+        return replace(entry, reason_code="HEADER_YEAR_OTHER",
+                       reason=f"评价年度为 {yr.value}，本次受理的是 {year} 年度；请确认是否报错了年度的表格")
+    overwritten = tuple(n for n in formula_names(rubric) if n in raw.refs and not raw.has_formula(n))
+    score = score_unit(rubric, data.facts, data.veto_values, policy, sheet_bands(rubric, data.facts))
+    not_ranked = [ind for ind in rubric.indicators if not ind.is_ranked]
+    findings = unit_findings(rubric, data, score, policy, cells, overwritten, not_ranked)
+    entry = replace(entry, status=ACCEPTED)
+    return Sheet(entry, data, cells, overwritten, score, rank_values(rubric, data.facts), findings)
+
+
+def _identity_problem(values: dict[str, Any], rubric: Rubric) -> tuple[str, str] | None:
+    tid = values.get(sn.NAME_TEMPLATE_ID)
+    if tid != sn.TEMPLATE_ID:
+        return ("WRONG_TEMPLATE", "这不是省局下发的《质量强市（区、县）评分表》模板（找不到模板标识）；"
+                "请使用模板 score_sheet.xlsx 填写后重新报送")
+    tver = str(values.get(sn.NAME_TEMPLATE_VERSION) or "").removesuffix(".0")
+    rver = str(values.get(sn.NAME_RUBRIC_VERSION) or "")
+    if tver != sn.TEMPLATE_VERSION or rver != rubric.version:
+        return ("OLD_TEMPLATE", f"评分表模板版本不符（此文件：模板 {tver or '未知'}、评分规则 {rver or '未知'}；"
+                f"现行：模板 {sn.TEMPLATE_VERSION}、评分规则 {rubric.version}）；"
+                "请使用省局本年度下发的评分表模板重新填写")
+    return None
+
+
+# -- one winner per unit and year -------------------------------------------------
+
+
+def resolve_duplicates(sheets: Iterable[Sheet]) -> tuple[list[Sheet], list[FileEntry]]:
+    """Keep the latest workbook of each unit and year: later 填报日期, then later file time.
+
+    Returns the winners (in file order) and the superseded entries.
+    """
+    groups: dict[tuple, list[Sheet]] = {}
+    for s in sheets:
+        groups.setdefault(s.key, []).append(s)
+    winners: list[Sheet] = []
+    superseded: list[FileEntry] = []
+    for group in groups.values():
+        ordered = sorted(group, key=lambda s: (s.entry.date or "", s.entry.mtime, s.entry.file), reverse=True)
+        win = ordered[0]
+        winners.append(win)
+        for s in ordered[1:]:
+            why = ("填报日期较早" if (s.entry.date or "") < (win.entry.date or "")
+                   else "填报日期相同，文件修改时间较早" if s.entry.mtime < win.entry.mtime
+                   else "与另一文件的填报日期和修改时间相同，按文件名取其一")
+            superseded.append(replace(
+                s.entry, status=SUPERSEDED, reason_code="SUPERSEDED", superseded_by=win.entry.file,
+                reason=f"同一单位、同一年度有两个工作簿；本文件{why}，以“{win.entry.file}”为准"))
+    winners.sort(key=lambda s: s.entry.file)
+    return winners, superseded

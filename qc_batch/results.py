@@ -1,0 +1,100 @@
+"""``results.json``: the machine-readable outcome of a run (schema in docs/results.md).
+
+Stable: keys are only ever added, never renamed or removed; ``schema_version``
+changes when they are. A rerun on the same input gives the same bytes apart
+from ``generated_at``.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+from typing import Any
+
+from . import __version__
+from .batch import BatchResult, UnitResult
+from .readers import read_text
+
+SCHEMA = "qc-batch/results"
+SCHEMA_VERSION = 1
+
+
+def num(x: Fraction | Decimal | int | None, places: int = 2) -> float | int | None:
+    """An exact value as a JSON number, half-up to ``places`` decimals; whole values as integers."""
+    if x is None:
+        return None
+    if isinstance(x, Fraction):
+        d = Decimal(x.numerator) / Decimal(x.denominator)
+    else:
+        d = Decimal(x)
+    d = d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return int(d) if d == d.to_integral_value() else float(d)
+
+
+def unit_dict(u: UnitResult) -> dict[str, Any]:
+    r = u.sheet.data
+    rubric_inds = u.score.indicators
+    claims = {code: c.value for code, c in r.claims.items()}
+    claimed_total = sum((v for v in claims.values() if v is not None), Fraction(0))
+    e = u.entry
+    return {
+        "id": u.id,
+        "unit": e.unit,
+        "level": e.level,
+        "parent": e.parent,
+        "year": e.year,
+        "file": e.file,
+        "sha256": e.sha256,
+        "date": e.date,
+        "contact": {"name": r.text("QC_CONTACT") or "", "phone": read_text(r.raw.get("QC_PHONE")) or "",
+                    "email": r.text("QC_EMAIL") or ""},
+        "status": u.score.status,
+        "total": num(u.score.total, 1),
+        "raw_total": num(u.score.raw_total),
+        "na_points": u.score.na_points,
+        "claimed_total": num(claimed_total),
+        "complete": u.score.complete,
+        "completeness": num(u.score.completeness, 4),
+        "missing_inputs": list(u.score.missing),
+        "vetoes": [v for v in u.score.vetoes],
+        "indicators": {
+            code: {"score": num(s.points), "max": s.indicator.max, "claimed": num(claims.get(code)),
+                   "na_points": s.na_points}
+            for code, s in rubric_inds.items()
+        },
+        "ranking": {
+            code: {"value": num(st.value, 6), "rank": st.rank, "peers": st.peers, "band": st.band}
+            for code, st in u.standings.items()
+        },
+        "findings": [f.to_dict() for f in u.findings],
+    }
+
+
+def results_dict(b: BatchResult, generated_at: str) -> dict[str, Any]:
+    rubric = b.rubric
+    return {
+        "schema": SCHEMA,
+        "schema_version": SCHEMA_VERSION,
+        "generated_at": generated_at,
+        "tool": {"name": "qc-batch", "version": __version__},
+        "rubric": {"id": rubric.id, "version": rubric.version, "total": rubric.total, "pass_mark": rubric.pass_mark},
+        "settings": b.settings.describe(),
+        "summary": {
+            "files": len(b.files),
+            "accepted": b.count("accepted"),
+            "superseded": b.count("superseded"),
+            "rejected": b.count("rejected"),
+            "pass": b.status_count("合格"),
+            "fail": b.status_count("不合格"),
+            "veto": b.status_count("不予受理"),
+            "not_submitted": len(b.not_submitted),
+        },
+        "files": [f.to_dict() for f in b.files],
+        "not_submitted": [{"unit": e.unit, "level": e.level, "parent": e.parent} for e in b.not_submitted],
+        "units": [unit_dict(u) for u in b.units],
+    }
+
+
+def results_json(b: BatchResult, generated_at: str) -> bytes:
+    return (json.dumps(results_dict(b, generated_at), ensure_ascii=False, indent=1) + "\n").encode("utf-8")

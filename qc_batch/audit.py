@@ -100,7 +100,8 @@ def _series(ind: Indicator, series: Sequence[str], values: Mapping, cells: Mappi
             return [Finding(
                 "SERIES_NOT_RISING",
                 f"{cur.label}：{YEAR_LABELS[prev.year_offset]} {fmt_points(vals[k - 1])}，"
-                f"{YEAR_LABELS[cur.year_offset]} {fmt_points(vals[k])}，未逐年提高（自{YEAR_LABELS[cur.year_offset]}起中断）",
+                f"{YEAR_LABELS[cur.year_offset]} {fmt_points(vals[k])}，"
+                f"未逐年提高（自{YEAR_LABELS[cur.year_offset]}起中断）",
                 ind.code, cur.code, cells.get(cur.name, ""), fmt_points(vals[k]))]
     return []
 

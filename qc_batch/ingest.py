@@ -142,7 +142,7 @@ def worker_init(memory_bytes: int = WORKER_MEMORY_BYTES) -> None:
     try:
         import resource
 
-        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
         limit = memory_bytes if hard == resource.RLIM_INFINITY else min(memory_bytes, hard)
         resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
     except (ImportError, ValueError, OSError):
@@ -182,7 +182,7 @@ def process_file(path: str, year: int, policy: Policy, timeout: int = FILE_TIMEO
         return replace(base, reason_code="FILE_TOO_LARGE", reason="读取该文件所需内存超出限制，疑似异常文件，已停止读取")
     except WorkbookError as err:
         return replace(base, reason_code=err.code, reason=err.message)
-    except Exception as err:  # noqa: BLE001 - one bad file never stops the batch
+    except Exception as err:
         return replace(base, reason_code="FILE_INTERNAL",
                        reason=f"读取时发生意外错误（{type(err).__name__}），请把该文件转交技术人员检查")
     finally:

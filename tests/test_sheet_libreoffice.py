@@ -103,3 +103,30 @@ def test_generated_sets_reach_the_boundaries(recalculated):
     scores = {name: {e[name] for e in expected} for name in expected[0] if name.endswith("_SCORE")}
     varied = [name for name, seen in scores.items() if len(seen) > 1]
     assert len(varied) >= 45
+
+
+def test_rows_inserted_and_saved_by_libreoffice_do_not_change_scores(tmp_path):
+    """Ingest finds inputs by name: a sheet with inserted rows, saved by a real client, scores the same."""
+    import yaml
+
+    from qc_batch.batch import run_batch
+    from qc_batch.settings import parse_settings
+
+    from . import workbooks as wb
+
+    src = wb.write_filled(tmp_path / "原表.xlsx", wb.unit_values(0))
+    folder = tmp_path / "input"
+    folder.mkdir()
+    moved = folder / "插入行后.xlsx"
+    run_lo({"file": str(src), "insert_rows": [[sn.SHEET_SCORES, 5, 3], [sn.SHEET_SCORES, 40, 2],
+                                              [sn.SHEET_HEADER, 2, 2]],
+            "save_as": str(moved)})
+    settings = parse_settings(yaml.safe_load(wb.SETTINGS_YAML))
+    original = run_batch(src.parent, settings, workers=1)
+    after = run_batch(folder, settings, workers=1)
+    (u0,) = [u for u in original.units if u.entry.file == src.name]
+    (u1,) = after.units
+    assert u1.sheet.cells[RUBRIC.inputs[5].name] != u0.sheet.cells[RUBRIC.inputs[5].name]  # really moved
+    assert u1.sheet.data.facts == u0.sheet.data.facts
+    assert u1.score.total == u0.score.total
+    assert {c: s.points for c, s in u1.score.indicators.items()} == {c: s.points for c, s in u0.score.indicators.items()}

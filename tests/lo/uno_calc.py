@@ -159,7 +159,10 @@ def main():
         doc.removeActionLock()
         _CELLS.clear()
         for sheet_name, row, count in req.get("insert_rows", []):
-            doc.Sheets.getByName(sheet_name).Rows.insertByIndex(row, count)
+            sheet = doc.Sheets.getByName(sheet_name)
+            sheet.unprotect("")  # no password: what an official does before inserting rows
+            sheet.Rows.insertByIndex(row, count)
+            sheet.protect("")
         if req.get("save_as"):
             out = uno.systemPathToFileUrl(os.path.abspath(req["save_as"]))
             doc.storeToURL(out, (prop("FilterName", "Calc MS Excel 2007 XML"),))

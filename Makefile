@@ -17,7 +17,7 @@ run: $(BIN)/python
 # Install with the test tools, then lint and run every test.
 test: $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[test]"
-	$(BIN)/ruff check qc_batch tests benchmarks
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
 template: $(BIN)/python

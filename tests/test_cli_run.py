@@ -42,7 +42,7 @@ def first_run(workdir):
 
 
 def test_summary_is_printed_in_chinese(first_run):
-    proc, results = first_run
+    proc, _results = first_run
     assert "受理" in proc.stdout and "合格" in proc.stdout and "results.json" in proc.stdout
     assert "Traceback" not in proc.stderr
 

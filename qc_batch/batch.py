@@ -16,7 +16,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import repeat
 from pathlib import Path
 
@@ -193,7 +193,9 @@ def run_batch(input_dir: Path, settings: Settings, *, settings_file: Path | None
     cross = cross_unit_findings([(u.id, u.sheet.data) for u in units], rubric)
     for u in units:
         u.findings += cross.get(u.id, [])
-        u.findings.sort(key=sort_key)
+        by_cell = {c: n for n, c in u.sheet.cells.items()}
+        u.findings = sorted((replace(f, name=by_cell.get(f.cell, "")) if f.cell else f for f in u.findings),
+                            key=sort_key)
 
     got = {(u.entry.level, u.entry.unit) for u in units}
     not_submitted = [e for e in settings.expected_units if (e.level, e.unit) not in got]

@@ -121,8 +121,7 @@ def run(input_dir: str, output_dir: str, settings: str | None, workers: int | No
     import datetime as dt
 
     from .batch import run_batch
-    from .outputs import Staging
-    from .results import results_json
+    from .publish import publish
 
     folder = Path(input_dir)
     if not folder.is_dir():
@@ -134,27 +133,28 @@ def run(input_dir: str, output_dir: str, settings: str | None, workers: int | No
     conf = _settings(str(settings_path), required=True)
     show = not quiet and sys.stderr.isatty()
 
-    def progress(total: int):
-        if not show or total == 0:
-            return None
-        from tqdm import tqdm
+    def progress(desc: str):
+        def start(total: int):
+            if not show or total == 0:
+                return None
+            from tqdm import tqdm
 
-        bar = tqdm(total=total, desc="读取工作簿", unit="个", file=sys.stderr, leave=False)
-        return bar.update
+            bar = tqdm(total=total, desc=desc, unit="个", file=sys.stderr, leave=False)
+            return bar.update
+        return start
 
-    result = run_batch(folder, conf, settings_file=settings_path, workers=workers, progress=progress)
+    result = run_batch(folder, conf, settings_file=settings_path, workers=workers, progress=progress("读取工作簿"))
     out = Path(output_dir)
     generated = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     try:
-        with Staging(out) as st:
-            st.path("results.json").write_bytes(results_json(result, generated))
+        published = publish(result, out, generated, workers=workers, progress=progress("生成报告"))
     except OSError as exc:
         raise UserError(f"无法写入输出文件夹 {output_dir}：{exc.strerror or exc}", EXIT_IO) from None
     if not quiet:
-        _summary(result, out)
+        _summary(result, out, published.charts)
 
 
-def _summary(result, out: Path) -> None:
+def _summary(result, out: Path, charts: bool = True) -> None:
     c = result.count
     click.echo(f"共 {len(result.files)} 个文件：受理 {c('accepted')}，被新版本替代 {c('superseded')}，"
                f"拒收 {c('rejected')}。")
@@ -167,7 +167,11 @@ def _summary(result, out: Path) -> None:
     for f in result.files:
         if f.status == "rejected":
             click.echo(f"  拒收 {f.file}：{f.reason}")
-    click.echo(f"结果：{out / 'results.json'}")
+    click.echo(f"汇总表：{out / 'comparison.xlsx'}")
+    click.echo(f"各单位审核报告：{out / 'reports'}（索引 {out / 'index.md'}）；退回修改表：{out / 'returned'}")
+    click.echo(f"机读结果：{out / 'results.json'}")
+    if not charts:
+        click.echo("注意：未找到中文字体，报告图表未生成；请安装中文字体（如 fonts-noto-cjk）后重新运行。")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -49,6 +49,7 @@ class Finding:
     cell: str = ""           # e.g. "评分表!H23"
     value: str = ""          # the value found, as text
     points: str = ""         # points at stake, when it matters (e.g. over-claim)
+    name: str = ""           # the cell's defined name, e.g. "QC_2_4_c1" (stable when rows move)
 
     @property
     def severity(self) -> str:

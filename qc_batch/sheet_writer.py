@@ -12,8 +12,9 @@ still shows the right numbers.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Any
 
 import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
+from xlsxwriter.worksheet import Worksheet
 
 from . import __version__
 from . import sheet_names as sn
@@ -74,6 +76,23 @@ class Fill:
 
     values: Mapping[str, Any] = field(default_factory=dict)
     cached: Mapping[str, Any] = field(default_factory=dict)  # formula results by name
+    notes: Mapping[str, str] = field(default_factory=dict)   # name -> audit comment (returned sheets)
+    extra_sheet: Callable[[xlsxwriter.Workbook], None] | None = None  # e.g. the 审核结果 sheet, written first
+
+
+class _Worksheet(Worksheet):
+    """xlsxwriter's worksheet with its formula preparation memoised: the template
+    writes the same few hundred formulas for every unit's returned workbook."""
+
+    def _prepare_formula(self, formula, expand_future_functions=False):
+        return _prepare_formula_cached(formula, expand_future_functions, self.use_future_functions)
+
+
+@functools.lru_cache(maxsize=8192)
+def _prepare_formula_cached(formula: str, expand: bool, future: bool) -> str:
+    ws = Worksheet()
+    ws.use_future_functions = future
+    return Worksheet._prepare_formula(ws, formula, expand)
 
 
 GUIDE_WIDTH = 72
@@ -107,6 +126,7 @@ class _Formats:
         self.para_bold = f(bold=True)
         self.status = f(bold=True, font_size=14, align="center", **border)
         self.missing_fill = wb.add_format({"bg_color": "#F8CBAD"})
+        self.flagged = wb.add_format({"bg_color": "#FF9999", "border": 2, "border_color": "#C00000"})
         self.over_claim = wb.add_format({"bg_color": "#FF7C80", "bold": True})
         self.hidden = f(font_color="#808080", **border)
 
@@ -171,7 +191,11 @@ class _Writer:
             ws.write_datetime(row, col, d, self.fmt.input_date)
         else:
             ws.write_string(row, col, str(v), fmt)  # never a formula
-
+        note = self.fill.notes.get(name)
+        if note:
+            ws.write_comment(row, col, note, {"x_scale": 2.2, "y_scale": 1.6, "font_name": FONT, "font_size": 9})
+            ws.conditional_format(row, col, row, col, {"type": "formula", "criteria": "=TRUE",
+                                                       "format": self.fmt.flagged})
     def validation(self, ws, row: int, col: int, opts: dict[str, Any], title: str, prompt: str,
                    error: str, *, last_row: int | None = None, error_type: str = "stop") -> None:
         opts = dict(opts)
@@ -201,7 +225,7 @@ class _Writer:
         elif inp.kind == "pct":
             opts = {"validate": "decimal", "criteria": "between", "minimum": 0, "maximum": 100}
         elif inp.kind == "int":
-            opts = {"validate": "integer", "criteria": ">=", "value": 0}
+            opts = {"validate": "integer", "criteria": ">=", "value": 1 if inp.positive else 0}
         elif inp.kind == "rank":
             opts = {"validate": "integer", "criteria": ">=", "value": 1}
         elif inp.upper is not None:
@@ -218,17 +242,21 @@ class _Writer:
 
     # sheets --------------------------------------------------------------
     def write(self) -> None:
-        guide = self.wb.add_worksheet(sn.SHEET_GUIDE)
-        header = self.wb.add_worksheet(sn.SHEET_HEADER)
-        scores = self.wb.add_worksheet(sn.SHEET_SCORES)
-        summary = self.wb.add_worksheet(sn.SHEET_SUMMARY)
-        lists = self.wb.add_worksheet(sn.SHEET_LISTS)
+        if self.fill.extra_sheet is not None:
+            self.fill.extra_sheet(self.wb)
+        add = functools.partial(self.wb.add_worksheet, worksheet_class=_Worksheet)
+        guide = add(sn.SHEET_GUIDE)
+        header = add(sn.SHEET_HEADER)
+        scores = add(sn.SHEET_SCORES)
+        summary = add(sn.SHEET_SUMMARY)
+        lists = add(sn.SHEET_LISTS)
         self.write_lists(lists)
         self.write_header(header)
         self.write_scores(scores)
         self.write_summary(summary)
         self.write_guide(guide)
-        header.activate()
+        if self.fill.extra_sheet is None:
+            header.activate()
 
     def write_lists(self, ws) -> None:
         ws.hide()

@@ -1,0 +1,251 @@
+"""What the reports and the comparison workbook show, computed once from a batch.
+
+Plain data (dicts, lists, strings, Fractions) for the Jinja2 report template
+and the comparison workbook: peers' figures per level, each unit's verdict,
+group table, lost points with the rule and what would earn them, the audit
+grouped for reading, and the pass-line view (which findings could flip
+合格/不合格).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from . import expr
+from .audit import fmt_points
+from .batch import BatchResult, UnitResult
+from .findings import ERROR, NOTE, WARNING, Finding
+from .readers import shown
+from .rubric import Indicator, Part, Rubric
+from .scoring import STATUS_FAIL, STATUS_PASS, STATUS_VETO, IndicatorScore
+
+#: A unit whose total is within this many points of the pass mark is "near the line".
+NEAR_LINE = 30
+
+
+def pct(x: Fraction, of: int | Fraction) -> Fraction:
+    return Fraction(x) * 100 / of if of else Fraction(0)
+
+
+@dataclass
+class Peers:
+    """Figures of the accepted units of one level."""
+
+    level: str
+    n: int
+    group_avg: dict[int, Fraction]
+    group_best: dict[int, Fraction]
+    ind_avg: dict[str, Fraction]
+    ind_best: dict[str, Fraction]
+    total_avg: Fraction
+    ranks: dict[str, int | None]     # unit id -> rank by total (vetoed units: None)
+
+
+def peer_stats(b: BatchResult) -> dict[str, Peers]:
+    out: dict[str, Peers] = {}
+    by_level: dict[str, list[UnitResult]] = defaultdict(list)
+    for u in b.units:
+        by_level[u.entry.level].append(u)
+    for level, units in by_level.items():
+        n = len(units)
+        groups = {g.number: [u.score.group_points(g.number) for u in units] for g in b.rubric.groups}
+        inds = {i.code: [u.score.indicators[i.code].points for u in units] for i in b.rubric.indicators}
+        ranked = sorted((u for u in units if not u.score.vetoed), key=lambda u: -u.score.exact_total)
+        ranks: dict[str, int | None] = {u.id: None for u in units}
+        for k, u in enumerate(ranked):
+            same = k > 0 and ranked[k - 1].score.total == u.score.total
+            ranks[u.id] = ranks[ranked[k - 1].id] if same else k + 1
+        out[level] = Peers(
+            level, n,
+            {g: sum(v, Fraction(0)) / n for g, v in groups.items()}, {g: max(v) for g, v in groups.items()},
+            {c: sum(v, Fraction(0)) / n for c, v in inds.items()}, {c: max(v) for c, v in inds.items()},
+            sum((Fraction(u.score.total) for u in units), Fraction(0)) / n, ranks,
+        )
+    return out
+
+
+def input_names(ind: Indicator) -> dict[str, str]:
+    return {i.id: f"“{i.full_label}”" for i in ind.inputs}
+
+
+def part_text(ind: Indicator, part: Part) -> str:
+    """What a part rewards, in words."""
+    if part.label:
+        return part.label
+    if len(part.cases) == 1:
+        case = part.cases[0]
+        if isinstance(case.when, expr.Var):
+            return ind.input(case.when.name).label
+        return expr.render(case.when, input_names(ind))
+    return part.code
+
+
+def how_to_earn(ind: Indicator, part: Part) -> str:
+    """The condition for the part's full points, in words."""
+    case = part.cases[0]
+    rank = expr.render(part.rank_by, input_names(ind)) if part.rank_by is not None else ""
+    text = expr.render(case.when, input_names(ind), rank)
+    if isinstance(case.when, expr.Var):
+        text = f"{input_names(ind)[case.when.name]}为“是”"
+    return text
+
+
+def entered(u: UnitResult, ind: Indicator) -> list[dict[str, str]]:
+    out = []
+    for inp in ind.inputs:
+        r = u.sheet.data.readings[inp.code]
+        if r.error:
+            value = f"{shown(r.raw)}（无法识别）"
+        elif r.value is None:
+            value = "未填写"
+        elif isinstance(r.value, bool):
+            value = "是" if r.value else "否"
+        elif inp.kind == "tier":
+            opt = next((o for o in inp.options if o.letter == r.value), None)
+            value = opt.display if opt else str(r.value)
+        else:
+            value = fmt_points(r.value) + ("%" if inp.kind == "pct" else (inp.unit if inp.unit else ""))
+        out.append({"code": inp.code, "label": inp.full_label, "value": value})
+    return out
+
+
+STATUS_WORDS = {"zero": "条件未满足", "unknown": "缺少或无法识别所需数据", "partial": "部分得分"}
+
+
+def lost_parts(u: UnitResult, ind: Indicator, s: IndicatorScore) -> list[dict[str, Any]]:
+    out = []
+    if ind.is_tier:
+        inp = ind.inputs[0]
+        better = [o for o in inp.options if o.points > s.points]
+        if better:
+            best = max(better, key=lambda o: o.points)
+            chosen = s.option.display if s.option else "未选择"
+            out.append({"what": f"当前档次：{chosen}", "lost": fmt_points(Fraction(best.points) - s.points),
+                        "why": "档次未达最高档" if s.option else "未选择档次",
+                        "earn": f"达到“{best.display}”"})
+        return out
+    for ps in s.parts:
+        lost = ps.part.points - ps.points
+        if ps.status == "na" or lost <= 0:
+            continue
+        why = STATUS_WORDS.get(ps.status, "")
+        if ps.part.is_ranked:
+            st = u.standings.get(ps.part.code)
+            if st is not None and st.rank is not None:
+                why = f"同级 {st.peers} 个单位中排第 {st.rank} 名，前 {st.front_cut} 名为前列"
+        out.append({"what": part_text(ind, ps.part), "lost": fmt_points(lost), "why": why,
+                    "earn": how_to_earn(ind, ps.part)})
+    return out
+
+
+def _finding(f: Finding) -> dict[str, Any]:
+    return {"code": f.code, "severity": f.severity, "title": f.title, "message": f.message,
+            "indicator": f.indicator, "input": f.input, "cell": f.cell, "value": f.value, "points": f.points}
+
+
+AUDIT_SECTIONS = (
+    ("claims", "自评分与核算得分不一致", ("CLAIM_ABOVE_MAX", "CLAIM_ABOVE_SCORE", "CLAIM_BELOW_SCORE",
+                                          "CLAIM_UNREADABLE", "CLAIM_MISSING")),
+    ("values", "无法识别或超出范围的填报值", ("VALUE_UNREADABLE", "VETO_UNREADABLE")),
+    ("missing", "缺填的项目", ("INPUT_MISSING",)),
+    ("evidence", "缺少佐证材料", ("EVIDENCE_MISSING",)),
+    ("contradictions", "填报项之间的矛盾", ("CONTRADICTION",)),
+    ("expert", "须由验收专家现场核定", ("EXPERT_RATING",)),
+    ("other", "其他提示", ("SERIES_NOT_RISING", "REFERENCE_MISSING", "FORMULA_OVERWRITTEN", "HEADER_PARENT_MISSING",
+                          "HEADER_EMAIL_INVALID", "HEADER_DATE_UNREADABLE", "SAME_INPUTS_AS_OTHER",
+                          "SAME_EVIDENCE_AS_OTHER", "FULL_MARKS_CLAIMED")),
+    ("ranking", "排名项", ("RANKED_ITEM",)),
+)
+
+
+def pass_line(b: BatchResult, u: UnitResult) -> dict[str, Any]:
+    """Which findings could flip 合格/不合格, for units near the line or whose status depends on findings."""
+    rubric = b.rubric
+    total = Fraction(u.score.total)
+    expert = sum((u.score.indicators[i.code].points for i in rubric.indicators if i.expert), Fraction(0))
+    recoverable: list[tuple[str, Fraction]] = []
+    for ind in rubric.indicators:
+        for ps in u.score.indicators[ind.code].parts:
+            if ps.status == "unknown":
+                recoverable.append((f"{ps.part.code}（{part_text(ind, ps.part)}）缺少或无法识别所需数据",
+                                    Fraction(ps.part.points) - ps.points))
+    up = sum((p for _, p in recoverable), Fraction(0))
+    claimed = sum((c.value for c in u.sheet.data.claims.values() if c.value is not None), Fraction(0))
+    over = [f for f in u.findings if f.code in ("CLAIM_ABOVE_SCORE", "CLAIM_ABOVE_MAX")]
+    items: list[str] = []
+    mark = rubric.pass_mark
+    scale = Fraction(rubric.total, rubric.total - u.score.na_points) if u.score.na_points else Fraction(1)
+    if u.score.status == STATUS_PASS and expert and total - expert * scale < mark:
+        items.append(f"专家现场核定的指标（5.4 与第 11 类）暂计 {fmt_points(expert)} 分；"
+                     f"若核定分数降低超过 {fmt_points(total - mark)} 分，结论将变为不合格")
+    if u.score.status == STATUS_FAIL and up and total + up * scale >= mark:
+        items.append(f"有 {len(recoverable)} 个子项因缺填或无法识别未得分（最多 {fmt_points(up)} 分）；"
+                     f"补正后总分可能达到 {mark} 分")
+    if u.score.status == STATUS_FAIL and claimed >= mark and over:
+        items.append(f"自评总分 {fmt_points(claimed)} 分达到合格线，但核算为 {fmt_points(total)} 分；"
+                     f"{len(over)} 项自评高于核算得分，是结论不同的原因")
+    near = abs(total - mark) <= NEAR_LINE
+    if near and not items and u.score.status != STATUS_VETO:
+        items.append(f"总分距合格线 {fmt_points(abs(total - mark))} 分，请重点复核排名项和专家核定项")
+    return {"near": near or bool(items), "items": items, "recoverable": recoverable, "expert_points": expert,
+            "recoverable_points": up}
+
+
+def unit_view(b: BatchResult, u: UnitResult, peers: dict[str, Peers]) -> dict[str, Any]:
+    rubric: Rubric = b.rubric
+    p = peers[u.entry.level]
+    s = u.score
+    groups = []
+    for g in rubric.groups:
+        pts = s.group_points(g.number)
+        groups.append({"number": g.number, "name": g.name, "points": fmt_points(pts), "max": g.max,
+                       "pct": f"{float(pct(pts, g.max)):.1f}", "avg": fmt_points(p.group_avg[g.number]),
+                       "avg_pct": f"{float(pct(p.group_avg[g.number], g.max)):.1f}",
+                       "best": fmt_points(p.group_best[g.number])})
+    lost = []
+    for ind in rubric.indicators:
+        isc = s.indicators[ind.code]
+        if isc.lost <= 0:
+            continue
+        lost.append({"code": ind.code, "title": ind.title, "max": ind.max, "points": fmt_points(isc.points),
+                     "lost": fmt_points(isc.lost), "lost_value": isc.lost, "method": ind.method,
+                     "entered": entered(u, ind), "parts": lost_parts(u, ind, isc), "expert": ind.expert})
+    lost.sort(key=lambda x: (-x["lost_value"], [int(n) for n in x["code"].split(".")]))
+    sections = []
+    for key, title, codes in AUDIT_SECTIONS:
+        items = [_finding(f) for f in u.findings if f.code in codes]
+        if items:
+            sections.append({"key": key, "title": title, "items": items})
+    vetoes = [text for text, v in zip(rubric.vetoes, s.vetoes, strict=True) if v is True]
+    counts = {sev: sum(1 for f in u.findings if f.severity == sev) for sev in (ERROR, WARNING, NOTE)}
+    claimed = sum((c.value for c in u.sheet.data.claims.values() if c.value is not None), Fraction(0))
+    return {
+        "id": u.id, "unit": u.entry.unit, "level": u.entry.level, "parent": u.entry.parent, "year": u.entry.year,
+        "file": u.entry.file, "status": s.status, "total": f"{s.total}", "raw_total": fmt_points(s.raw_total),
+        "claimed_total": fmt_points(claimed), "pass_mark": rubric.pass_mark, "full": rubric.total,
+        "gap": fmt_points(abs(Fraction(s.total) - rubric.pass_mark)), "above": Fraction(s.total) >= rubric.pass_mark,
+        "na_points": s.na_points, "na_policy": b.settings.policy.na_policy, "vetoes": vetoes,
+        "rank": p.ranks.get(u.id), "peers": p.n, "ranked_peers": sum(1 for r in p.ranks.values() if r is not None),
+        "peer_avg_total": f"{float(p.total_avg):.1f}",
+        "complete": s.complete, "missing": len(s.missing), "required": s.required,
+        "groups": groups, "lost": lost, "lost_total": fmt_points(sum((x["lost_value"] for x in lost), Fraction(0))),
+        "sections": sections, "counts": counts, "pass_line": pass_line(b, u),
+        "contact": u.sheet.data.text("QC_CONTACT") or "",
+    }
+
+
+@dataclass
+class ReportSet:
+    peers: dict[str, Peers]
+    views: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def build_views(b: BatchResult) -> ReportSet:
+    peers = peer_stats(b)
+    rs = ReportSet(peers)
+    for u in b.units:
+        rs.views[u.id] = unit_view(b, u, peers)
+    return rs

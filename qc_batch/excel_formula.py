@@ -48,9 +48,13 @@ def bool_test(name: str, words_list: str) -> str:
 
 
 def valid_test(inp: Input) -> str:
-    """An error-free test that a numeric cell holds a usable number."""
+    """An error-free test that a numeric cell holds a usable number.
+
+    Excel's AND evaluates every argument, so the range tests are only reached
+    through IF once ISNUMBER holds (text pasted into the cell gives FALSE, not #VALUE!).
+    """
     n = inp.name
-    tests = [f"ISNUMBER({n})"]
+    tests = []
     if inp.kind == "pct":
         tests += [f"{n}>=0", f"{n}<=100"]
     elif inp.kind in ("int", "rank"):
@@ -60,7 +64,7 @@ def valid_test(inp: Input) -> str:
         tests.append(f"{n}>0" if inp.positive else f"{n}>=0")
         if inp.upper is not None:
             tests.append(f"{n}<={num_literal(inp.upper)}")
-    return f"AND({','.join(tests)})"
+    return f"IF(ISNUMBER({n}),AND({','.join(tests)}),FALSE)"
 
 
 def input_value(inp: Input) -> str:

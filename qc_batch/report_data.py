@@ -50,9 +50,11 @@ def peer_stats(b: BatchResult) -> dict[str, Peers]:
     for u in b.units:
         by_level[u.entry.level].append(u)
     for level, units in by_level.items():
-        n = len(units)
-        groups = {g.number: [u.score.group_points(g.number) for u in units] for g in b.rubric.groups}
-        inds = {i.code: [u.score.indicators[i.code].points for u in units] for i in b.rubric.indicators}
+        # peers' figures, as for ranking: units with a veto are not peers (unless all have one)
+        peers = [u for u in units if not u.score.vetoed] or units
+        n = len(peers)
+        groups = {g.number: [u.score.group_points(g.number) for u in peers] for g in b.rubric.groups}
+        inds = {i.code: [u.score.indicators[i.code].points for u in peers] for i in b.rubric.indicators}
         ranked = sorted((u for u in units if not u.score.vetoed), key=lambda u: -u.score.exact_total)
         ranks: dict[str, int | None] = {u.id: None for u in units}
         for k, u in enumerate(ranked):
@@ -62,7 +64,7 @@ def peer_stats(b: BatchResult) -> dict[str, Peers]:
             level, n,
             {g: sum(v, Fraction(0)) / n for g, v in groups.items()}, {g: max(v) for g, v in groups.items()},
             {c: sum(v, Fraction(0)) / n for c, v in inds.items()}, {c: max(v) for c, v in inds.items()},
-            sum((Fraction(u.score.total) for u in units), Fraction(0)) / n, ranks,
+            sum((Fraction(u.score.total) for u in peers), Fraction(0)) / n, ranks,
         )
     return out
 

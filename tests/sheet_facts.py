@@ -56,7 +56,7 @@ def _pct(inp: Input, rng: random.Random, thresholds: tuple[Fraction, ...]) -> An
     if roll < 0.08:
         return None
     if roll < 0.12:
-        return rng.choice((120, -1, 100.5))
+        return rng.choice((120, -1, 100.5, "约95%", "未统计"))
     if thresholds and roll < 0.7:
         t = rng.choice(thresholds)
         v = float(t + Fraction(rng.choice((0, 0, 1, -1, 5, -5, 50, -50)), 100))
@@ -73,7 +73,7 @@ def _count(inp: Input, rng: random.Random, thresholds: tuple[Fraction, ...]) -> 
     if roll < 0.08:
         return None
     if roll < 0.12:
-        return rng.choice((2.5, -1, 0 if inp.kind == "rank" or inp.positive else -3))
+        return rng.choice((2.5, -1, 0 if inp.kind == "rank" or inp.positive else -3, "三个"))
     if thresholds and roll < 0.6:
         return max(0, int(rng.choice(thresholds)) + rng.choice((-1, 0, 0, 1, 2)))
     return rng.randint(1 if inp.kind == "rank" else 0, 15)
@@ -113,6 +113,8 @@ def random_sheet(rubric: Rubric, rng: random.Random) -> dict[str, Any]:
             v = _count(inp, rng, th)
         else:
             v = None if rng.random() < 0.08 else _number(rng, 0, 100 if inp.upper else 5000)
+            if rng.random() < 0.03:
+                v = "不详"
             if inp.upper is not None and v is not None and rng.random() < 0.3:
                 v = float(inp.upper)
         values[inp.code] = v

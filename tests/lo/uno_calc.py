@@ -10,6 +10,8 @@ stdin and writes one JSON answer on stdout:
     the named cells back; lists every formula cell whose result is an error.
 ``{"file": PATH, "insert_rows": [[sheet, row, count], ...], "save_as": PATH}``
     inserts rows and saves the workbook again as .xlsx (Excel 2007-365).
+``{"file": PATH, "dump": [sheet, ...]}``
+    the values of those sheets' used areas, and the number of charts per sheet.
 ``{"file": PATH, "convert": PATH}``
     saves the recalculated workbook as PDF (for looking at it).
 """
@@ -120,6 +122,15 @@ def main():
         answer["sheets"] = list(doc.Sheets.ElementNames)
         answer["names"] = list(doc.NamedRanges.ElementNames)
         answer["errors_on_load"] = formula_errors(doc)
+        answer["dump"] = {}
+        for name in req.get("dump", []):
+            sheet = doc.Sheets.getByName(name)
+            cursor = sheet.createCursor()
+            cursor.gotoEndOfUsedArea(False)
+            end = cursor.getRangeAddress()
+            rng = sheet.getCellRangeByPosition(0, 0, end.EndColumn, end.EndRow)
+            answer["dump"][name] = [list(row) for row in rng.getDataArray()]
+        answer["charts"] = {n: doc.Sheets.getByName(n).Charts.getCount() for n in answer["sheets"]}
         answer["protected"] = [n for n in answer["sheets"] if doc.Sheets.getByName(n).isProtected()]
         if req.get("jobs"):
             for n in answer["protected"]:  # the bureau's reference cells are locked

@@ -98,14 +98,14 @@ def test_rerun_gives_identical_results_apart_from_timestamp(workdir, first_run):
 
 
 def test_a_failing_run_leaves_the_previous_output(workdir, first_run, monkeypatch):
-    from qc_batch import cli, results
+    from qc_batch import cli, publish
 
     before = (workdir / "output" / "results.json").read_bytes()
 
     def boom(*_a, **_k):
         raise RuntimeError("disk trouble")
 
-    monkeypatch.setattr(results, "results_json", boom)
+    monkeypatch.setattr(publish, "write_returned", boom)  # fails after results.json and reports are staged
     monkeypatch.chdir(workdir)
     with pytest.raises(SystemExit) as exc:
         cli.main(["run", "--quiet"])

@@ -76,7 +76,10 @@ def _audit_sheet(u: UnitResult, rubric: Rubric, view: dict[str, Any]):
             else:
                 ws.write_number(r, 4, float(claim), num)
                 ws.write_number(r, 5, float(claim - s.points), red)
-            ws.write_string(r, 6, "\n".join(by_ind.get(ind.code, [])), text)
+            msgs = by_ind.get(ind.code, [])
+            ws.write_string(r, 6, "\n".join(msgs), text)
+            lines = max(-(-len(ind.title) // 19), sum(-(-len(m) // 34) for m in msgs), 1)
+            ws.set_row(r, 14 * lines)
             r += 1
         ws.write_string(r, 1, "合计", head)
         ws.write_number(r, 2, rubric.total, num)

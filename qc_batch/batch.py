@@ -157,7 +157,7 @@ def run_batch(input_dir: Path, settings: Settings, *, settings_file: Path | None
     ``progress(total)`` returns a callback advanced once per workbook read.
     """
     rubric = rubric or load_rubric()
-    started = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    started = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     decided, paths = discover(input_dir, settings_file)
     tick = progress(len(paths)) if progress else None
     processed = read_all(paths, settings, workers, tick)
@@ -199,5 +199,5 @@ def run_batch(input_dir: Path, settings: Settings, *, settings_file: Path | None
 
     got = {(u.entry.level, u.entry.unit) for u in units}
     not_submitted = [e for e in settings.expected_units if (e.level, e.unit) not in got]
-    finished = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    finished = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     return BatchResult(rubric, settings, input_dir, files, units, not_submitted, started, finished)

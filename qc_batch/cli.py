@@ -67,6 +67,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
       qc-batch template   生成评分表模板 templates/score_sheet.xlsx
       qc-batch sample     生成示例填报工作簿（示例数据）到 input/
       qc-batch run        批量审核 input/ 中的工作簿，结果写入 output/
+      qc-batch mail       把审核报告发送给各单位（先生成待发邮件，加 --send 才发送）
     """
     ctx.obj = {"debug": debug}
 
@@ -145,13 +146,22 @@ def run(input_dir: str, output_dir: str, settings: str | None, workers: int | No
 
     result = run_batch(folder, conf, settings_file=settings_path, workers=workers, progress=progress("读取工作簿"))
     out = Path(output_dir)
-    generated = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    generated = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
     try:
         published = publish(result, out, generated, workers=workers, progress=progress("生成报告"))
     except OSError as exc:
         raise UserError(f"无法写入输出文件夹 {output_dir}：{exc.strerror or exc}", EXIT_IO) from None
     if not quiet:
         _summary(result, out, published.charts)
+
+
+def _register_mail() -> None:
+    from .mail import mail
+
+    cli.add_command(mail)
+
+
+_register_mail()
 
 
 def _summary(result, out: Path, charts: bool = True) -> None:

@@ -91,7 +91,7 @@ def sha256_of(path: Path) -> str:
 
 
 def _mtime(st: os.stat_result) -> str:
-    return dt.datetime.fromtimestamp(st.st_mtime, dt.UTC).replace(microsecond=0).isoformat()
+    return dt.datetime.fromtimestamp(st.st_mtime, dt.timezone.utc).replace(microsecond=0).isoformat()
 
 
 def discover(folder: Path, settings_file: Path | None = None) -> tuple[list[FileEntry], list[Path]]:

@@ -398,6 +398,7 @@ class Prepared:
     cc: tuple[Address, ...] = ()
     report_sha256: str = ""
     problem: str = ""
+    _raw: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -413,8 +414,11 @@ class Prepared:
         return str(self.message["Message-ID"]) if self.message is not None else ""
 
     def as_bytes(self) -> bytes:
+        """The message as sent and as written to the outbox (computed once)."""
         assert self.message is not None
-        return self.message.as_bytes(policy=POLICY)
+        if self._raw is None:
+            self._raw = self.message.as_bytes(policy=POLICY)
+        return self._raw
 
 
 def _recipients(u: Mapping[str, Any], cfg: MailConfig) -> tuple[tuple[Address, ...], str]:
@@ -458,7 +462,10 @@ def _prepare(u: Mapping[str, Any], out: Path, cfg: MailConfig, when: dt.datetime
     to, problem = _recipients(u, cfg)
     if problem:
         return Prepared(uid, unit, problem=problem)
-    md_bytes, xlsx = md_path.read_bytes(), xlsx_path.read_bytes()
+    try:
+        md_bytes, xlsx = md_path.read_bytes(), xlsx_path.read_bytes()
+    except OSError as exc:
+        return Prepared(uid, unit, problem=f"无法读取报告文件：{exc.strerror or exc}")
     try:
         md_text = md_bytes.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -475,7 +482,10 @@ def _prepare(u: Mapping[str, Any], out: Path, cfg: MailConfig, when: dt.datetime
         if not path.is_file():
             where = path.relative_to(out)
             return Prepared(uid, unit, problem=f"缺少报告文件 {where}（报告中引用的图表）；请先运行 qc-batch run")
-        images.append((name, path.read_bytes()))
+        try:
+            images.append((name, path.read_bytes()))
+        except OSError as exc:
+            return Prepared(uid, unit, problem=f"无法读取 {path.relative_to(out)}：{exc.strerror or exc}")
     sha = report_sha256(md_bytes, images, xlsx)
     recipients = list(dict.fromkeys(a.addr_spec for a in (*to, *cfg.cc)))
 
@@ -514,6 +524,14 @@ def build_messages(output_dir: str | Path, settings: Settings | MailConfig,
                                 "请用 --settings 指定本次 qc-batch run 所用的设置文件")
     when = now or dt.datetime.now().astimezone()
     return [_prepare(u, out, cfg, when) for u in results["units"] if isinstance(u, Mapping)]
+
+
+def unused_address_book(settings: Settings | MailConfig, prepared: Iterable[Prepared]) -> list[str]:
+    """``address_book`` keys that name no unit (a typo would otherwise go unnoticed)."""
+    names = set()
+    for p in prepared:
+        names.update((p.unit_id, p.unit))
+    return [k for k in mail_config(settings).address_book if k not in names]
 
 
 def write_outbox(output_dir: str | Path, prepared: Iterable[Prepared]) -> Path:
@@ -757,6 +775,15 @@ class SMTPSession:
             self._discard(self.smtp)
             self.smtp = None
 
+    def _rset(self) -> None:
+        """End a refused transaction; should the connection be gone, the next message reconnects."""
+        try:
+            assert self.smtp is not None
+            self.smtp.rset()
+        except (smtplib.SMTPException, OSError):
+            self._discard(self.smtp)
+            self.smtp = None
+
     def _reply(self, code: int, resp: Any, stage: str) -> None:
         if code == 421:  # the server is closing the connection
             raise _Dropped(f"邮件服务器断开连接（{stage}：{code} {self.text(resp)}）")
@@ -775,7 +802,7 @@ class SMTPSession:
             code, resp = smtp.mail(self.cfg.sender.addr_spec)
             self._reply(code, resp, "MAIL")
             if code != 250:
-                smtp.rset()
+                self._rset()
                 return Outcome("failed", f"发件人 {self.cfg.sender.addr_spec} 被拒绝（{code} {self.text(resp)}）", code)
             refused = {}
             for rcpt in p.recipients:
@@ -785,14 +812,14 @@ class SMTPSession:
                     refused[rcpt] = f"{code} {self.text(resp)}"
             to_refused = [a.addr_spec for a in p.to if a.addr_spec in refused]
             if to_refused or len(refused) == len(p.recipients):
-                smtp.rset()
+                self._rset()
                 first = to_refused[0] if to_refused else next(iter(refused))
                 return Outcome("failed", f"收件人 {first} 被邮件服务器拒绝（{refused[first]}）",
                                int(refused[first].split()[0]), refused=refused)
             code, resp = smtp.docmd("DATA")
             self._reply(code, resp, "DATA")
             if code != 354:
-                smtp.rset()
+                self._rset()
                 return Outcome("failed", f"邮件服务器不接收邮件内容（{code} {self.text(resp)}）", code)
             smtp.send(data + b".\r\n")
             whole_message_sent = True
@@ -800,7 +827,7 @@ class SMTPSession:
             if code == 421:  # refused, and the server is going away
                 raise _Dropped(f"邮件服务器拒收并断开连接（{code} {self.text(resp)}）")
             if code != 250:
-                smtp.rset()
+                self._rset()
                 return Outcome("failed", f"邮件服务器拒收（{code} {self.text(resp)}）", code)
             warn = "；".join(f"抄送 {a} 被拒绝（{r}）" for a, r in refused.items())
             return Outcome("sent", warn, code, refused=refused)
@@ -889,6 +916,13 @@ def _send_loop(todo: list[Planned], session: SMTPSession, log: SendLog, report: 
     while i < len(todo):
         it = todo[i]
         p = it.prepared
+        if session.smtp is None:  # gone while ending the previous transaction
+            try:
+                session.connect()
+            except ConnectionError as exc:
+                report.stopped = f"连接中断后重新连接失败：{exc}"
+                report.not_sent = [x.prepared for x in todo[i:]]
+                return
         if cfg.interval and last_sent is not None:
             wait = cfg.interval - (clock() - last_sent)
             if wait > 0:
@@ -991,6 +1025,9 @@ def mail(output_dir: str, settings_file: str, send: bool, resend: tuple[str, ...
         raise UserError(f"无法写入 {out / OUTBOX}：{exc.strerror or exc}", EXIT_IO) from None
     ready = [p for p in prepared if p.ok]
     problems = [p for p in prepared if not p.ok]
+    for key in unused_address_book(cfg, prepared):
+        click.echo(f"警告：设置文件 address_book 中的“{key}”不对应 results.json 中的任何单位（请写单位 id 或单位名称）",
+                   err=True)
     for p in problems:
         click.echo(f"跳过  {p.unit_id}：{p.problem}", err=True)
 
@@ -1032,5 +1069,5 @@ def mail(output_dir: str, settings_file: str, send: bool, resend: tuple[str, ...
 __all__ = [
     "LOG_NAME", "MailConfig", "MailInputError", "MailSettingsError", "Prepared", "SendReport", "build_messages",
     "mail", "mail_config", "parse_address", "plan", "read_log", "render_html", "report_sha256", "send_all",
-    "write_outbox",
+    "unused_address_book", "write_outbox",
 ]

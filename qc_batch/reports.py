@@ -147,7 +147,7 @@ def group_chart(view: dict[str, Any], path: Path) -> None:
     d.text((left + 24, ly - 3), "本单位得分率", font=tiny, fill="#262626")
     d.line([(left + 140, ly - 2), (left + 140, ly + 14)], fill="#C00000", width=3)
     d.text((left + 148, ly - 3), "同级平均得分率", font=tiny, fill="#262626")
-    img.save(path, "PNG", optimize=False, compress_level=6)
+    img.save(path, "PNG", optimize=False, compress_level=1)
 
 
 # -- index -------------------------------------------------------------------------

@@ -260,6 +260,16 @@ peer_reference:
       "5.2.a2": 4
       "8.6.a3": 83.5
       "10.4.b": 84.0
+
+# 邮件发送设置（qc-batch mail 使用，详见 docs/mail.md）。以下为示例数据，请改为本单位的发件服务器；
+# 密码不写在本文件中，发送前设置环境变量 QC_SMTP_PASSWORD。
+smtp:
+  host: smtp.example.gov.cn
+  port: 465
+  security: ssl
+  user: zlqs@example.gov.cn
+  sender: 质量强省工作领导小组办公室（示例） <zlqs@example.gov.cn>
+  reply_to: zlfz@example.gov.cn
 """
 
 

@@ -56,11 +56,13 @@ HEADER_ROW = 3  # 0-based row of the column headings on 评分表
 LINE_PT = 13.5
 
 
+@functools.lru_cache(maxsize=4096)
 def text_width(s: str) -> int:
     """Display width in Excel character units: CJK and full-width count double."""
     return sum(2 if ord(ch) > 0x2E7F else 1 for ch in s)
 
 
+@functools.lru_cache(maxsize=4096)
 def lines_needed(s: str, col_width: float) -> int:
     usable = max(col_width - 1, 1)
     return sum(max(1, math.ceil(text_width(part) / usable)) for part in str(s).split("\n"))

@@ -114,9 +114,7 @@ def _value(inp: Input, unit: str, level: str, s: float, rng: random.Random) -> A
     if inp.kind == "pct":
         if inp.year_offset is not None:
             return None  # series, below
-        threshold = {"2.4.c1": 80, "2.4.d2": 80, "3.4.b": 95, "6.1.a": 95, "6.1.b": 100, "6.2.a": 98,
-                     "6.2.b": 98, "3.5.e3": 99, "7.1.a": 100, "7.2.a": 98, "7.3.b2": 100, "7.4.a": 100,
-                     "7.4.b": 100}.get(code, 90)
+        threshold = float(max(load_rubric().thresholds(code), default=90))  # the rubric's own threshold
         if good:
             v = min(100.0, threshold + rng.choice((0, 0, 0.3, 0.8, 1.5)))
         else:
@@ -126,8 +124,7 @@ def _value(inp: Input, unit: str, level: str, s: float, rng: random.Random) -> A
     if inp.kind == "num" and inp.upper is not None:
         return None  # satisfaction series and 10.4.b, below
     if inp.kind == "int":
-        threshold = {"2.6.b": 2, "3.1.a": 1, "3.1.b": 1, "4.8.c": 2, "8.1.a1": 1, "8.1.a2": 1,
-                     "8.5.a": 1, "8.5.b": 3, "8.5.c": 1}.get(code, 1)
+        threshold = int(max(load_rubric().thresholds(code), default=1))
         return threshold + rng.randint(0, 3) if good else max(0, threshold - rng.randint(1, 2))
     return round(rng.uniform(1, 100), 1)
 

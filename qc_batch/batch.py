@@ -13,6 +13,7 @@ import datetime as dt
 import os
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -113,12 +114,12 @@ def safe_file_stem(text: str, limit: int = 60) -> str:
 
 def unit_ids(sheets: Sequence[Sheet]) -> list[str]:
     """Unique, file-name-safe ids: the unit name, with its 市州 when the name is shared."""
-    names = [s.entry.unit for s in sheets]
+    names = Counter(s.entry.unit for s in sheets)
     out: list[str] = []
     seen: set[str] = set()
     for s in sheets:
         e = s.entry
-        base = e.unit if names.count(e.unit) == 1 else f"{e.parent or e.level}_{e.unit}"
+        base = e.unit if names[e.unit] == 1 else f"{e.parent or e.level}_{e.unit}"
         stem = safe_file_stem(base)
         candidate, k = stem, 2
         while candidate.casefold() in seen:

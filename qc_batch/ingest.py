@@ -18,6 +18,7 @@ import hashlib
 import os
 import signal
 import stat
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -149,12 +150,25 @@ def worker_init(memory_bytes: int = WORKER_MEMORY_BYTES) -> None:
         pass
 
 
-def required_names(rubric: Rubric) -> list[str]:
+_REQUIRED: dict[int, tuple[str, ...]] = {}
+
+
+def required_names(rubric: Rubric) -> tuple[str, ...]:
+    """The names ingest needs, in sheet order (cached per rubric object)."""
+    if id(rubric) not in _REQUIRED:
+        _REQUIRED[id(rubric)] = _required_names(rubric)
+    return _REQUIRED[id(rubric)]
+
+
+def _required_names(rubric: Rubric) -> tuple[str, ...]:
     names = [h.name for h in sn.HEADER_FIELDS]
     names += [sn.veto_name(k) for k in range(1, len(rubric.vetoes) + 1)]
     for ind in rubric.indicators:
         names += [i.name for i in ind.inputs] + [ind.claim_name, ind.evidence_name]
-    return names
+    return tuple(names)
+
+
+IDENTITY_NAMES = (sn.NAME_TEMPLATE_ID, sn.NAME_TEMPLATE_VERSION, sn.NAME_RUBRIC_ID, sn.NAME_RUBRIC_VERSION)
 
 
 def formula_names(rubric: Rubric) -> tuple[str, ...]:
@@ -169,7 +183,8 @@ def process_file(path: str, year: int, policy: Policy, timeout: int = FILE_TIMEO
         base = FileEntry(p.name, REJECTED, size=st.st_size, mtime=_mtime(st))
     except OSError as err:
         return FileEntry(p.name, REJECTED, "FILE_UNREADABLE", f"无法读取该文件：{err.strerror}")
-    use_alarm = timeout and hasattr(signal, "SIGALRM")
+    use_alarm = (timeout and hasattr(signal, "SIGALRM")
+                 and threading.current_thread() is threading.main_thread())
     if use_alarm:
         old = signal.signal(signal.SIGALRM, _alarm)
         signal.alarm(timeout)
@@ -193,18 +208,20 @@ def process_file(path: str, year: int, policy: Policy, timeout: int = FILE_TIMEO
 
 def _process(p: Path, base: FileEntry, year: int, policy: Policy) -> FileEntry | Sheet:
     rubric = load_rubric()
-    raw = read_workbook(p, None, formula_names(rubric))
+    wanted = dict.fromkeys((*required_names(rubric), *formula_names(rubric), *IDENTITY_NAMES))
+    raw = read_workbook(p, wanted, formula_names(rubric))
     identity = _identity_problem(raw.values, rubric)
     if identity:
         code, reason = identity
         return replace(base, reason_code=code, reason=reason)
-    missing = [n for n in required_names(rubric) if n not in raw.refs]
+    missing = [n for n in required_names(rubric) if n not in raw.refs]  # in sheet order
     if missing:
         shown = "、".join(missing[:5]) + (f" 等 {len(missing)} 个" if len(missing) > 5 else "")
         return replace(base, reason_code="NAMES_MISSING",
                        reason=f"工作簿中缺少评分表的单元格名称 {shown}（可能删除了工作表、行或名称）；"
                               "请在省局下发的评分表模板中重新填写")
-    absent = sorted({r.sheet for n, r in raw.refs.items() if n in set(required_names(rubric))} - set(raw.sheets))
+    required = set(required_names(rubric))
+    absent = sorted({r.sheet for n, r in raw.refs.items() if n in required} - set(raw.sheets))
     if absent:
         return replace(base, reason_code="SHEET_MISSING",
                        reason=f"工作簿中找不到工作表“{'、'.join(absent)}”（可能被删除）；请在评分表模板中重新填写")

@@ -43,6 +43,14 @@ class Peers:
     total_avg: Fraction
     ranks: dict[str, int | None]     # unit id -> rank by total (vetoed units: None)
 
+    @property
+    def ranked(self) -> int:
+        return self._ranked if hasattr(self, "_ranked") else self._count()
+
+    def _count(self) -> int:
+        self._ranked = sum(1 for r in self.ranks.values() if r is not None)
+        return self._ranked
+
 
 def peer_stats(b: BatchResult) -> dict[str, Peers]:
     out: dict[str, Peers] = {}
@@ -230,7 +238,7 @@ def unit_view(b: BatchResult, u: UnitResult, peers: dict[str, Peers]) -> dict[st
         "claimed_total": fmt_points(claimed), "pass_mark": rubric.pass_mark, "full": rubric.total,
         "gap": fmt_points(abs(Fraction(s.total) - rubric.pass_mark)), "above": Fraction(s.total) >= rubric.pass_mark,
         "na_points": s.na_points, "na_policy": b.settings.policy.na_policy, "vetoes": vetoes,
-        "rank": p.ranks.get(u.id), "peers": p.n, "ranked_peers": sum(1 for r in p.ranks.values() if r is not None),
+        "rank": p.ranks.get(u.id), "peers": p.n, "ranked_peers": p.ranked,
         "peer_avg_total": f"{float(p.total_avg):.1f}",
         "complete": s.complete, "missing": len(s.missing), "required": s.required,
         "groups": groups, "lost": lost, "lost_total": fmt_points(sum((x["lost_value"] for x in lost), Fraction(0))),

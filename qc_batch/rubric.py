@@ -42,11 +42,47 @@ def name_for(code: str, suffix: str = "") -> str:
     return "QC_" + code.replace(".", "_") + (f"_{suffix}" if suffix else "")
 
 
+def _lookup(kind: str, key: str, extra: str = ""):
+    """Unpickle a rubric object as the same object of the loaded rubric."""
+    r = load_rubric()
+    if kind == "indicator":
+        return r.indicator(key)
+    if kind == "input":
+        return r.input(key)
+    if kind == "part":
+        return next(p for p in r.indicator(key.rsplit(".", 1)[0]).parts if p.code == key)
+    if kind == "option":
+        return next(o for o in r.input(key).options if o.letter == extra)
+    raise KeyError(kind)
+
+
+class _ByReference:
+    """Pickled as a reference into :func:`load_rubric`, not as a copy: the batch's
+    worker processes send back scores that point at indicators and parts."""
+
+    _kind = ""
+
+    def _ref(self):
+        return (self._kind, self.code)
+
+    def __reduce__(self):
+        return _lookup, self._ref()
+
+
 @dataclass(frozen=True)
 class Option:
     letter: str
     text: str
     points: int
+    input_code: str = field(default="", compare=False, repr=False)
+
+    def _ref(self):
+        return ("option", self.input_code, self.letter)
+
+    def __reduce__(self):
+        if not self.input_code:
+            return object.__reduce__(self)
+        return _lookup, self._ref()
 
     @property
     def display(self) -> str:
@@ -55,7 +91,8 @@ class Option:
 
 
 @dataclass(frozen=True)
-class Input:
+class Input(_ByReference):
+    _kind = "input"
     code: str
     id: str
     indicator: str
@@ -113,7 +150,8 @@ class Case:
 
 
 @dataclass(frozen=True)
-class Part:
+class Part(_ByReference):
+    _kind = "part"
     code: str
     id: str
     points: int
@@ -136,7 +174,8 @@ class Contradiction:
 
 
 @dataclass(frozen=True)
-class Indicator:
+class Indicator(_ByReference):
+    _kind = "indicator"
     code: str
     group: int
     title: str
@@ -317,7 +356,7 @@ def _parse_indicator(spec: Mapping[str, Any]) -> Indicator:
     if "tier" in spec:
         if "inputs" in spec or "parts" in spec:
             raise RubricError(f"{code}: a tier indicator has no inputs/parts")
-        options = tuple(Option(str(l), str(t), int(p)) for l, t, p in spec["tier"])
+        options = tuple(Option(str(l), str(t), int(p), code) for l, t, p in spec["tier"])
         if max(o.points for o in options) != maxp:
             raise RubricError(f"{code}: best option is not worth the maximum {maxp}")
         if [o.letter for o in options] != [chr(ord("A") + k) for k in range(len(options))]:

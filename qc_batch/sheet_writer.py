@@ -98,6 +98,8 @@ def _prepare_formula_cached(formula: str, expand: bool, future: bool) -> str:
 
 
 GUIDE_WIDTH = 72
+UNIT_LINE = ('="被评价单位："&IF(LEN(QC_UNIT)=0,"（请先在“基本信息”填写）",QC_UNIT)'
+             '&"    评价年度："&IF(LEN(QC_YEAR)=0,"",QC_YEAR)')
 
 
 class _Formats:
@@ -127,6 +129,7 @@ class _Formats:
         self.para = f()
         self.para_bold = f(bold=True)
         self.status = f(bold=True, font_size=14, align="center", **border)
+        self.pct = f(num_format="0.0%", align="center", **border)
         self.missing_fill = wb.add_format({"bg_color": "#F8CBAD"})
         self.flagged = wb.add_format({"bg_color": "#FF9999", "border": 2, "border_color": "#C00000"})
         self.over_claim = wb.add_format({"bg_color": "#FF7C80", "bold": True})
@@ -145,12 +148,23 @@ def write_score_sheet(path: str | Path, rubric: Rubric | None = None, *,
     fill = fill or Fill()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False})
+    build(str(path), rubric, policy, fill)
+    return path
+
+
+def build(target: Any, rubric: Rubric, policy: Policy, fill: Fill) -> _Writer:
+    """Write the workbook to ``target`` (a path or a binary file object); return the writer,
+    whose ``cells`` and ``layout`` say where every named cell and formula went."""
+    options = {"strings_to_formulas": False, "strings_to_urls": False}
+    if not isinstance(target, str):
+        options["in_memory"] = True
+    wb = xlsxwriter.Workbook(target, options)
     try:
-        _Writer(wb, rubric, policy, fill).write()
+        writer = _Writer(wb, rubric, policy, fill)
+        writer.write()
     finally:
         wb.close()
-    return path
+    return writer
 
 
 class _Writer:
@@ -158,6 +172,8 @@ class _Writer:
         self.wb, self.rubric, self.policy, self.fill = wb, rubric, policy, fill
         self.fmt = _Formats(wb)
         self.na_policy = policy.na_policy
+        self.layout: list[tuple[str, str, Callable[[_Writer], Any]]] = []  # formula cells
+        self.cells: dict[str, tuple[str, str]] = {}  # defined name -> (sheet, "H12")
         # A fixed creation date keeps regenerated templates identical.
         wb.set_properties({
             "title": rubric.title,
@@ -174,7 +190,14 @@ class _Writer:
         wb.set_custom_property("qc_generator", f"qc-batch {__version__}")
 
     # helpers -------------------------------------------------------------
+    def fw(self, ws, row: int, col: int, formula: str, fmt, value: Callable[[_Writer], Any]) -> None:
+        """Write a formula with its cached result; ``value(writer)`` computes that result from
+        the writer's fill, so a returned workbook can update every cached result (see returned.py)."""
+        ws.write_formula(row, col, formula, fmt, value(self))
+        self.layout.append((ws.name, xl_rowcol_to_cell(row, col), value))
+
     def name(self, name: str, sheet: str, row: int, col: int) -> None:
+        self.cells[name] = (sheet, xl_rowcol_to_cell(row, col))
         self.wb.define_name(name, f"='{sheet}'!{xl_rowcol_to_cell(row, col, True, True)}")
 
     def cached(self, name: str, default: Any = 0) -> Any:
@@ -402,9 +425,7 @@ class _Writer:
         ws.merge_range(0, 0, 0, last_col, f"{self.rubric.title}（表A.1）", f.title)
         ws.set_row(0, 26)
         ws.merge_range(1, 0, 1, last_col, "", f.subtitle)
-        ws.write_formula(1, 0, '="被评价单位："&IF(LEN(QC_UNIT)=0,"（请先在“基本信息”填写）",QC_UNIT)'
-                         '&"    评价年度："&IF(LEN(QC_YEAR)=0,"",QC_YEAR)', f.subtitle,
-                         self._unit_line())
+        self.fw(ws, 1, 0, UNIT_LINE, f.subtitle, _Writer._unit_line)
         ws.merge_range(2, 0, 2, last_col,
                        "黄色单元格为填写区域。计算得分由公式按填报值自动计算（含排名的指标按“未进入前列”计，"
                        "最终由省局汇总后确定）；自评分高于计算得分时标红，缺填时标橙。", f.subtitle)
@@ -464,11 +485,11 @@ class _Writer:
             self.name(inp.name, sn.SHEET_SCORES, r, COL_VALUE)
             self.input_validation(ws, r, COL_VALUE, inp)
             mf = comp.missing_formula(inp)
-            flag = self.cached("missing:" + inp.code, 0 if mf == "0" else 1)
-            ws.write_formula(r, COL_MISSING, "=" + mf, f.hidden, flag)
+            key, default = "missing:" + inp.code, 0 if mf == "0" else 1
+            self.fw(ws, r, COL_MISSING, "=" + mf, f.hidden, lambda w, k=key, d=default: w.cached(k, d))
             hint_cell = xl_rowcol_to_cell(r, COL_MISSING)
-            ws.write_formula(r, COL_HINT, f'=IF({hint_cell}=1,"请填写","")', f.hint,
-                             "请填写" if flag else "")
+            self.fw(ws, r, COL_HINT, f'=IF({hint_cell}=1,"请填写","")', f.hint,
+                    lambda w, k=key, d=default: "请填写" if w.cached(k, d) else "")
         label_lines = [lines_needed(ws_label(inp), SCORE_COLUMNS[COL_LABEL][1]) for inp in ind.inputs]
         value_lines = [
             lines_needed(inp.options[0].display, SCORE_COLUMNS[COL_VALUE][1]) if inp.kind == "tier" else 1
@@ -502,8 +523,8 @@ class _Writer:
         for col, fmt in ((COL_SCORE, f.score), (COL_CLAIM, f.input_num), (COL_EVIDENCE, f.input)):
             if first != last:
                 ws.merge_range(first, col, last, col, "", fmt)
-        ws.write_formula(first, COL_SCORE, "=" + comp.score_formula(self.na_policy), f.score,
-                         self.cached(ind.score_name, 0))
+        self.fw(ws, first, COL_SCORE, "=" + comp.score_formula(self.na_policy), f.score,
+                lambda w, k=ind.score_name: w.cached(k, 0))
         self.name(ind.score_name, sn.SHEET_SCORES, first, COL_SCORE)
         self.put_value(ws, first, COL_CLAIM, ind.claim_name, f.input_num)
         self.name(ind.claim_name, sn.SHEET_SCORES, first, COL_CLAIM)
@@ -518,7 +539,8 @@ class _Writer:
                         "有得分而无佐证材料的，审核时将提示。", "佐证材料不超过 2000 字。")
         if ind.is_ranked:
             best = Compiler(ind, optimistic=True).score_formula(self.na_policy)
-            ws.write_formula(first, COL_BEST, "=" + best, f.hidden, self.cached(sn.best_name(ind.code), 0))
+            best_name = sn.best_name(ind.code)
+            self.fw(ws, first, COL_BEST, "=" + best, f.hidden, lambda w, k=best_name: w.cached(k, 0))
             self.name(sn.best_name(ind.code), sn.SHEET_SCORES, first, COL_BEST)
         return last + 1
 
@@ -532,8 +554,7 @@ class _Writer:
         ws.merge_range(0, 0, 0, 6, f"{r.title}——得分汇总", f.title)
         ws.set_row(0, 28)
         ws.merge_range(1, 0, 1, 6, "", f.subtitle)
-        ws.write_formula(1, 0, '="被评价单位："&IF(LEN(QC_UNIT)=0,"（请先在“基本信息”填写）",QC_UNIT)'
-                         '&"    评价年度："&IF(LEN(QC_YEAR)=0,"",QC_YEAR)', f.subtitle, self._unit_line())
+        self.fw(ws, 1, 0, UNIT_LINE, f.subtitle, _Writer._unit_line)
         ws.write_row(3, 0, ["序号", "类别", "分值", "计算得分", "自评分合计", "得分率", "说明"], f.head)
         row = 4
         for g in r.groups:
@@ -543,13 +564,11 @@ class _Writer:
             ws.write_string(row, 1, g.name, f.cell)
             ws.write_number(row, 2, g.max, f.center)
             gname = f"QC_GROUP_{g.number}"
-            ws.write_formula(row, 3, f"=SUM({scores})", f.score, self.cached(gname, 0))
+            self.fw(ws, row, 3, f"=SUM({scores})", f.score, lambda w, k=gname: w.cached(k, 0))
             self.name(gname, sn.SHEET_SUMMARY, row, 3)
-            ws.write_formula(row, 4, f"=SUM({claims})", f.score, self.cached(gname + "_CLAIM", 0))
-            ws.write_formula(row, 5, f"={xl_rowcol_to_cell(row, 3)}/{g.max}",
-                             self.wb.add_format({"num_format": "0.0%", "border": 1, "align": "center",
-                                                 "font_name": FONT, "font_size": 10}),
-                             float(self.cached(gname, 0)) / g.max)
+            self.fw(ws, row, 4, f"=SUM({claims})", f.score, lambda w, k=gname + "_CLAIM": w.cached(k, 0))
+            self.fw(ws, row, 5, f"={xl_rowcol_to_cell(row, 3)}/{g.max}", f.pct,
+                    lambda w, k=gname, m=g.max: float(w.cached(k, 0)) / m)
             notes = []
             ranked = [i.code for i in g.indicators if i.is_ranked]
             if ranked:
@@ -562,9 +581,9 @@ class _Writer:
         col_cell = lambda c: f"{xl_rowcol_to_cell(g_first, c)}:{xl_rowcol_to_cell(g_last, c)}"  # noqa: E731
         ws.write_string(row, 1, "合计", f.para_bold)
         ws.write_number(row, 2, r.total, f.center)
-        ws.write_formula(row, 3, f"=SUM({col_cell(3)})", f.score, self.cached(sn.NAME_RAW_TOTAL, 0))
+        self.fw(ws, row, 3, f"=SUM({col_cell(3)})", f.score, lambda w: w.cached(sn.NAME_RAW_TOTAL, 0))
         self.name(sn.NAME_RAW_TOTAL, sn.SHEET_SUMMARY, row, 3)
-        ws.write_formula(row, 4, f"=SUM({col_cell(4)})", f.score, self.cached(sn.NAME_CLAIM_TOTAL, 0))
+        self.fw(ws, row, 4, f"=SUM({col_cell(4)})", f.score, lambda w: w.cached(sn.NAME_CLAIM_TOTAL, 0))
         self.name(sn.NAME_CLAIM_TOTAL, sn.SHEET_SUMMARY, row, 4)
         row += 2
         na_terms = [Compiler(i).na_formula(self.na_policy) for i in r.indicators]
@@ -600,7 +619,7 @@ class _Writer:
             default = 0 if name != sn.NAME_STATUS else "不合格"
             if name == "QC_PASS_MARK":
                 default = r.pass_mark
-            ws.write_formula(row, 3, formula, fmt, self.cached(name, default))
+            self.fw(ws, row, 3, formula, fmt, lambda w, k=name, d=default: w.cached(k, d))
             self.name(name, sn.SHEET_SUMMARY, row, 3)
             ws.merge_range(row, 4, row, 6, note, f.small)
             ws.set_row(row, 30)

@@ -151,3 +151,33 @@ def test_outputs_are_replaced_as_a_whole(samples, tmp_path):
     assert not (out / "reports" / "旧单位.md").exists()
     assert (out / "mail_log.jsonl").read_text(encoding="utf-8") == "{}\n"
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+@pytest.mark.parametrize("unit", ["永州市", "长沙市", "耒阳市"])
+def test_fast_returned_workbook_equals_the_plain_one(samples, tmp_path, unit):
+    """The patched workbook is, cell by cell, what xlsxwriter writes the slow way."""
+    import warnings
+
+    from qc_batch.report_data import build_views
+    from qc_batch.returned import write_returned, write_returned_plain
+
+    result, _, _ = samples
+    u = next(x for x in result.units if x.id == unit)
+    view = build_views(result).views[unit]
+    fast, plain = tmp_path / "fast.xlsx", tmp_path / "plain.xlsx"
+    write_returned(fast, u, result.rubric, result.settings.policy, view)
+    write_returned_plain(plain, u, result.rubric, result.settings.policy, view)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for data_only in (False, True):
+            a = openpyxl.load_workbook(fast, data_only=data_only)
+            b = openpyxl.load_workbook(plain, data_only=data_only)
+            assert a.sheetnames == b.sheetnames
+            for ws in b.worksheets:
+                other = a[ws.title]
+                assert len(other.conditional_formatting) == len(ws.conditional_formatting), ws.title
+                for row in ws.iter_rows():
+                    for c in row:
+                        x = other[c.coordinate]
+                        assert x.value == c.value, (ws.title, c.coordinate)
+                        assert (x.comment.text if x.comment else None) == (c.comment.text if c.comment else None)

@@ -244,6 +244,7 @@ def unit_view(b: BatchResult, u: UnitResult, peers: dict[str, Peers]) -> dict[st
         "groups": groups, "lost": lost, "lost_total": fmt_points(sum((x["lost_value"] for x in lost), Fraction(0))),
         "sections": sections, "counts": counts, "pass_line": pass_line(b, u),
         "contact": u.sheet.data.text("QC_CONTACT") or "",
+        "chart": False,  # set by publish when a CJK font is available
     }
 
 

@@ -115,38 +115,51 @@ def _font(size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(path, size)
 
 
+CHART_W, ROW_H, TOP, LEFT, RIGHT = 960, 34, 70, 230, 40
+
+
+@functools.cache
+def _background(labels: tuple[str, ...]) -> Image.Image:
+    """What every unit's chart shares (group names, grid, legend), drawn once per process."""
+    n = len(labels)
+    h = TOP + ROW_H * n + 50
+    img = Image.new("RGB", (CHART_W, h), "white")
+    d = ImageDraw.Draw(img)
+    small, tiny = _font(15), _font(13)
+    span = CHART_W - LEFT - RIGHT
+    for x_pct in range(0, 101, 20):
+        x = LEFT + span * x_pct / 100
+        d.line([(x, TOP - 6), (x, TOP + ROW_H * n)], fill="#D9D9D9")
+        d.text((x - 10, TOP + ROW_H * n + 6), f"{x_pct}%", font=tiny, fill="#595959")
+    for k, label in enumerate(labels):
+        d.text((20, TOP + k * ROW_H + 6), label, font=small, fill="#262626")
+    ly = h - 22
+    d.rectangle([LEFT, ly, LEFT + 18, ly + 12], fill="#4472C4")
+    d.text((LEFT + 24, ly - 3), "本单位得分率", font=tiny, fill="#262626")
+    d.line([(LEFT + 140, ly - 2), (LEFT + 140, ly + 14)], fill="#C00000", width=3)
+    d.text((LEFT + 148, ly - 3), "同级平均得分率", font=tiny, fill="#262626")
+    return img
+
+
 def group_chart(view: dict[str, Any], path: Path) -> None:
     """Horizontal bars: the unit's score rate per group, with the peers' average marked."""
     groups = view["groups"]
-    w, row_h, top, left, right = 960, 34, 70, 230, 40
-    h = top + row_h * len(groups) + 50
-    img = Image.new("RGB", (w, h), "white")
+    img = _background(tuple(f"{g['number']} {g['name']}" for g in groups)).copy()
     d = ImageDraw.Draw(img)
-    title, small, tiny = _font(22), _font(15), _font(13)
-    d.text((20, 16), f"{view['unit']}：各类别得分率与同级平均（{view['level']}）", font=title, fill="#1F3864")
-    span = w - left - right
-    for x_pct in range(0, 101, 20):
-        x = left + span * x_pct / 100
-        d.line([(x, top - 6), (x, top + row_h * len(groups))], fill="#D9D9D9")
-        d.text((x - 10, top + row_h * len(groups) + 6), f"{x_pct}%", font=tiny, fill="#595959")
+    d.text((20, 16), f"{view['unit']}：各类别得分率与同级平均（{view['level']}）", font=_font(22), fill="#1F3864")
+    tiny = _font(13)
+    span = CHART_W - LEFT - RIGHT
     for k, g in enumerate(groups):
-        y = top + k * row_h
-        d.text((20, y + 6), f"{g['number']} {g['name']}", font=small, fill="#262626")
+        y = TOP + k * ROW_H
         val = float(g["pct"])
-        d.rectangle([left, y + 7, left + span * val / 100, y + row_h - 7], fill="#4472C4")
-        avg = float(g["avg_pct"])
-        ax = left + span * avg / 100
-        d.line([(ax, y + 3), (ax, y + row_h - 3)], fill="#C00000", width=3)
-        end = left + span * val / 100
+        end = LEFT + span * val / 100
+        d.rectangle([LEFT, y + 7, end, y + ROW_H - 7], fill="#4472C4")
+        ax = LEFT + span * float(g["avg_pct"]) / 100
+        d.line([(ax, y + 3), (ax, y + ROW_H - 3)], fill="#C00000", width=3)
         if val > 85:
             d.text((end - 52, y + 8), f"{g['pct']}%", font=tiny, fill="white")
         else:
             d.text((end + 6, y + 8), f"{g['pct']}%", font=tiny, fill="#262626")
-    ly = h - 22
-    d.rectangle([left, ly, left + 18, ly + 12], fill="#4472C4")
-    d.text((left + 24, ly - 3), "本单位得分率", font=tiny, fill="#262626")
-    d.line([(left + 140, ly - 2), (left + 140, ly + 14)], fill="#C00000", width=3)
-    d.text((left + 148, ly - 3), "同级平均得分率", font=tiny, fill="#262626")
     img.save(path, "PNG", optimize=False, compress_level=1)
 
 

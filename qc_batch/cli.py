@@ -116,10 +116,15 @@ def sample(output: str, seed: int, year: int) -> None:
               help="年度设置文件（默认 <输入文件夹>/settings.yaml）。The yearly settings file.")
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
               help="并行进程数（默认为 CPU 核数）。Worker processes (default: CPU count).")
+@click.option("--report-template", type=click.Path(dir_okay=False, exists=True),
+              help="审核报告模板（Jinja2，默认 templates/report.md.j2）。The report template.")
 @click.option("--quiet", "-q", is_flag=True, help="不显示进度条和汇总。No progress bar or summary.")
-def run(input_dir: str, output_dir: str, settings: str | None, workers: int | None, quiet: bool) -> None:
+def run(input_dir: str, output_dir: str, settings: str | None, workers: int | None,
+        report_template: str | None, quiet: bool) -> None:
     """批量审核输入文件夹中的全部工作簿，结果写入输出文件夹。Score and audit every workbook."""
     import datetime as dt
+
+    import jinja2
 
     from .batch import run_batch
     from .publish import publish
@@ -148,9 +153,15 @@ def run(input_dir: str, output_dir: str, settings: str | None, workers: int | No
     out = Path(output_dir)
     generated = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
     try:
-        published = publish(result, out, generated, workers=workers, progress=progress("生成报告"))
+        published = publish(result, out, generated, workers=workers, progress=progress("生成报告"),
+                            template=Path(report_template) if report_template else None)
     except OSError as exc:
         raise UserError(f"无法写入输出文件夹 {output_dir}：{exc.strerror or exc}", EXIT_IO) from None
+    except jinja2.TemplateError as exc:
+        line = getattr(exc, "lineno", None)
+        where = f"第 {line} 行" if line else ""
+        raise UserError(f"审核报告模板有误{where}：{exc}；请检查 report.md.j2 的写法（输出文件夹未改动）",
+                        EXIT_SETTINGS) from None
     if not quiet:
         _summary(result, out, published.charts)
 

@@ -136,3 +136,17 @@ def test_bad_settings_file_is_explained(workdir, tmp_path):
     assert proc.returncode == 3
     assert "year" in proc.stderr or "年度" in proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_custom_report_template_and_a_broken_one(workdir, tmp_path):
+    good = tmp_path / "good.md.j2"
+    good.write_text((ROOT / "templates" / "report.md.j2").read_text(encoding="utf-8") + "\n本省自定义结尾\n",
+                    encoding="utf-8")
+    proc = qc("run", "--quiet", "--report-template", str(good), "--output", str(tmp_path / "o1"), cwd=workdir)
+    assert proc.returncode == 0, proc.stderr
+    assert "本省自定义结尾" in (tmp_path / "o1" / "reports" / "长沙市.md").read_text(encoding="utf-8")
+    bad = tmp_path / "bad.md.j2"
+    bad.write_text("{% if u.status %}\n", encoding="utf-8")
+    proc = qc("run", "--quiet", "--report-template", str(bad), "--output", str(tmp_path / "o2"), cwd=workdir)
+    assert proc.returncode == 3 and "报告模板有误" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "o2" / "results.json").exists()

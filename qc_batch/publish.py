@@ -57,14 +57,19 @@ def publish(result: BatchResult, out: Path, generated_at: str, *, workers: int |
     for v in rs.views.values():
         v["chart"] = charts
     with Staging(out) as st:
-        st.path("results.json").write_bytes(results_json(result, generated_at))
-        write_comparison(st.path("comparison.xlsx"), result, rs, generated_at)
         for sub in ("reports", "returned"):
             (st.dir / sub).mkdir()
         tasks = [(u, rs.views[u.id], result.settings.policy, str(st.dir), tpl, charts) for u in result.units]
         tick = progress(len(tasks)) if progress else None
         n = workers or os.cpu_count() or 1
+
+        def per_batch() -> None:
+            st.path("results.json").write_bytes(results_json(result, generated_at))
+            write_comparison(st.path("comparison.xlsx"), result, rs, generated_at)
+            st.path("index.md").write_text(index_markdown(result, rs.views, charts), encoding="utf-8")
+
         if n == 1 or len(tasks) < PARALLEL_FROM:
+            per_batch()
             for t in tasks:
                 _unit_files(t)
                 if tick:
@@ -72,8 +77,9 @@ def publish(result: BatchResult, out: Path, generated_at: str, *, workers: int |
         else:
             chunk = max(1, min(16, len(tasks) // (n * 8)))
             with ProcessPoolExecutor(max_workers=n) as pool:
-                for _ in pool.map(_unit_files, tasks, chunksize=chunk):
+                done = pool.map(_unit_files, tasks, chunksize=chunk)  # submitted now, run meanwhile
+                per_batch()
+                for _ in done:
                     if tick:
                         tick(1)
-        st.path("index.md").write_text(index_markdown(result, rs.views, charts), encoding="utf-8")
     return Published(out, len(tasks), len(tasks), charts)

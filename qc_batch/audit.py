@@ -15,7 +15,7 @@ from fractions import Fraction
 
 from . import expr
 from . import sheet_names as sn
-from .expr import Env
+from .expr import REFERENCES, Env
 from .findings import Finding
 from .readers import Reading, shown
 from .rubric import YEAR_LABELS, Indicator, Rubric
@@ -23,10 +23,6 @@ from .scoring import IndicatorScore, Policy, UnitScore, indicator_values
 from .sheet_data import SheetData
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-REF_LABELS = {
-    "export_notification_ratio_national": "全国出口商品遭境外通报比率",
-    "special_equipment_death_rate_national": "全国万台特种设备事故死亡率",
-}
 
 
 def fmt_points(x: Fraction) -> str:
@@ -71,7 +67,7 @@ def input_findings(rubric: Rubric, data: SheetData, score: UnitScore, policy: Po
         used = {r for p in ind.parts for case in p.cases for r in expr.refs(case.when)}
         for ref in sorted(used):
             if policy.refs.get(ref) is None:
-                out.append(Finding("REFERENCE_MISSING", f"年度设置中缺少“{REF_LABELS.get(ref, ref)}”，"
+                out.append(Finding("REFERENCE_MISSING", f"年度设置中缺少“{REFERENCES[ref].label}”，"
                                    f"指标 {ind.code} 中与其比较的子项暂按 0 分计；请省局在设置文件中补充后重新运行",
                                    ind.code))
     out.extend(_veto_findings(rubric, data, cells))

@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import xlsxwriter
-from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
+from xlsxwriter.utility import xl_col_to_name
 
 from . import __version__
 from .batch import BatchResult, UnitResult
+from .expr import REFERENCES
 from .findings import ERROR, WARNING
 from .ingest import STATUS_LABELS
 from .report_data import ReportSet
@@ -320,8 +321,8 @@ def _about(wb, fmt: _Fmt, b: BatchResult, generated_at: str) -> None:
         ("评价年度", str(s["year"])),
         ("评分依据", f"{b.rubric.standard} 附录A 表A.1（评分规则 {b.rubric.id} 版本 {b.rubric.version}）"),
         ("满分 / 合格线", f"{b.rubric.total} 分 / {b.rubric.pass_mark} 分"),
-        ("全国出口商品遭境外通报比率", refs.get("export_notification_ratio_national") or "未提供（6.3 第二项按 0 分计）"),
-        ("全国万台特种设备事故死亡率", refs.get("special_equipment_death_rate_national") or "未提供（6.4 第二项按 0 分计）"),
+        *((about.label, refs.get(ref) or f"未提供（{'、'.join(b.rubric.reference_users(ref))} 按 0 分计）")
+          for ref, about in REFERENCES.items()),
         ("合理缺项处理", "按比例折算" if s["na_policy"] == "prorate" else "按满分计入"),
         ("排名项前列比例", s["rank_fraction"]),
         ("未申报单位参考数据", f"{s['peer_reference']} 个单位"),
@@ -340,7 +341,3 @@ def _about(wb, fmt: _Fmt, b: BatchResult, generated_at: str) -> None:
         ws.write_string(r, 0, k, fmt.head)
         ws.write_string(r, 1, v, fmt.wrap)
     _setup(ws, 1, landscape=False)
-
-
-def cell_ref(row: int, col: int) -> str:
-    return xl_rowcol_to_cell(row, col)

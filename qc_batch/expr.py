@@ -38,7 +38,20 @@ COMPARE_OPS = {
 }
 ARITH_OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 FUNCS = ("max", "min", "ceil")
-REFS = ("export_notification_ratio_national", "special_equipment_death_rate_national")
+@dataclass(frozen=True)
+class Reference:
+    """A national reference value the bureau supplies each year (``ref(name)``)."""
+
+    label: str
+    unit: str
+
+
+#: The reference values an expression may use: the one place their names and labels are written.
+REFERENCES = {
+    "export_notification_ratio_national": Reference("全国出口商品遭境外通报比率", "通报次数/出口批次"),
+    "special_equipment_death_rate_national": Reference("全国万台特种设备事故死亡率", "人/万台"),
+}
+REFS = tuple(REFERENCES)
 
 
 class ExprError(ValueError):
@@ -348,8 +361,7 @@ def render(node: Node, names: Mapping[str, str], rank_text: str = "") -> str:
         if isinstance(n, Var):
             return names.get(n.name, n.name)
         if isinstance(n, Ref):
-            return {"export_notification_ratio_national": "全国出口商品遭境外通报比率",
-                    "special_equipment_death_rate_national": "全国万台特种设备事故死亡率"}[n.name]
+            return REFERENCES[n.name].label
         if isinstance(n, RankBand):
             band = "前列" if n.band == "front" else "中游"
             return f"{rank_text}居同级单位{band}" if rank_text else f"居同级单位{band}"

@@ -30,7 +30,7 @@ from .findings import Finding
 from .rubric import Rubric, load_rubric
 from .scoring import Policy, UnitScore, rank_values, score_unit, sheet_bands
 from .sheet_data import SheetData, interpret
-from .workbook_reader import WorkbookError, read_workbook
+from .workbook_reader import WorkbookError, check_size, read_workbook
 
 ACCEPTED, SUPERSEDED, REJECTED, SETTINGS = "accepted", "superseded", "rejected", "settings"
 STATUS_LABELS = {ACCEPTED: "受理", SUPERSEDED: "已被新版本替代", REJECTED: "拒收", SETTINGS: "设置文件"}
@@ -189,8 +189,10 @@ def process_file(path: str, year: int, policy: Policy, timeout: int = FILE_TIMEO
         old = signal.signal(signal.SIGALRM, _alarm)
         signal.alarm(timeout)
     try:
-        base = replace(base, sha256=sha256_of(p))
-        return _process(p, base, year, policy)
+        check_size(base.size)  # before reading it into memory
+        content = p.read_bytes()
+        base = replace(base, sha256=hashlib.sha256(content).hexdigest())
+        return _process(p, content, base, year, policy)
     except _Timeout:
         return replace(base, reason_code="FILE_TIMEOUT", reason=f"处理超过 {timeout} 秒仍未完成，疑似异常文件，已停止读取")
     except MemoryError:
@@ -206,10 +208,10 @@ def process_file(path: str, year: int, policy: Policy, timeout: int = FILE_TIMEO
             signal.signal(signal.SIGALRM, old)
 
 
-def _process(p: Path, base: FileEntry, year: int, policy: Policy) -> FileEntry | Sheet:
+def _process(p: Path, content: bytes, base: FileEntry, year: int, policy: Policy) -> FileEntry | Sheet:
     rubric = load_rubric()
     wanted = dict.fromkeys((*required_names(rubric), *formula_names(rubric), *IDENTITY_NAMES))
-    raw = read_workbook(p, wanted, formula_names(rubric))
+    raw = read_workbook(p, wanted, formula_names(rubric), data=content)
     identity = _identity_problem(raw.values, rubric)
     if identity:
         code, reason = identity

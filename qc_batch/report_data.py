@@ -42,14 +42,7 @@ class Peers:
     ind_best: dict[str, Fraction]
     total_avg: Fraction
     ranks: dict[str, int | None]     # unit id -> rank by total (vetoed units: None)
-
-    @property
-    def ranked(self) -> int:
-        return self._ranked if hasattr(self, "_ranked") else self._count()
-
-    def _count(self) -> int:
-        self._ranked = sum(1 for r in self.ranks.values() if r is not None)
-        return self._ranked
+    ranked: int                      # units with a rank
 
 
 def peer_stats(b: BatchResult) -> dict[str, Peers]:
@@ -72,7 +65,7 @@ def peer_stats(b: BatchResult) -> dict[str, Peers]:
             level, n,
             {g: sum(v, Fraction(0)) / n for g, v in groups.items()}, {g: max(v) for g, v in groups.items()},
             {c: sum(v, Fraction(0)) / n for c, v in inds.items()}, {c: max(v) for c, v in inds.items()},
-            sum((Fraction(u.score.total) for u in peers), Fraction(0)) / n, ranks,
+            sum((Fraction(u.score.total) for u in peers), Fraction(0)) / n, ranks, len(ranked),
         )
     return out
 

@@ -26,8 +26,8 @@ from xml.sax.saxutils import escape
 
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from . import sheet_names as sn
 from .batch import UnitResult
+from .ingest import required_names
 from .rubric import Rubric
 from .scoring import Policy
 from .sheet_data import cached_results, interpret
@@ -43,13 +43,6 @@ _SHAPE = re.compile(r"<v:shape .*?</v:shape>", re.S)
 _SHAPE_AT = re.compile(r"<x:Row>([0-9]+)</x:Row><x:Column>([0-9]+)</x:Column>")
 _NOTE_MARK = "\u00b7"
 _EXCEL_EPOCH = dt.datetime(1899, 12, 30)
-
-
-def fillable_names(rubric: Rubric) -> list[str]:
-    names = [h.name for h in sn.HEADER_FIELDS] + [sn.veto_name(k) for k in range(1, len(rubric.vetoes) + 1)]
-    for ind in rubric.indicators:
-        names += [i.name for i in ind.inputs] + [ind.claim_name, ind.evidence_name]
-    return names
 
 
 class _FillView:
@@ -91,7 +84,7 @@ def base_for(rubric: Rubric, policy: Policy) -> Base:
 def _make_base(rubric: Rubric, policy: Policy) -> Base:
     from .returned import _audit_sheet
 
-    fillable = fillable_names(rubric)
+    fillable = list(required_names(rubric))  # every cell an official fills
     formats: dict[str, Any] = {}
     probe = [(None, [(k, "x" if k < 4 else 1, style)
                      for k, style in enumerate(("title", "plain", "head", "text", "num", "red"))])]

@@ -255,6 +255,11 @@ class Rubric:
     def input(self, code: str) -> Input:
         return self._inputs[code]
 
+    def reference_users(self, ref: str) -> tuple[str, ...]:
+        """Codes of the parts whose rules compare with reference value ``ref``."""
+        return tuple(p.code for ind in self.indicators for p in ind.parts
+                     if any(ref in expr.refs(c.when) for c in p.cases))
+
     def thresholds(self, code: str) -> tuple[Fraction, ...]:
         """The constants input ``code`` is compared with in its indicator's rules, ascending."""
         inp = self.input(code)

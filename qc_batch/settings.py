@@ -10,14 +10,10 @@ from typing import Any
 
 import yaml
 
-from .expr import REFS
+from .expr import REFERENCES, REFS
 from .rubric import Rubric, load_rubric
 from .scoring import Policy
 
-REF_LABELS = {
-    "export_notification_ratio_national": "全国出口商品遭境外通报比率",
-    "special_equipment_death_rate_national": "全国万台特种设备事故死亡率",
-}
 TOP_KEYS = {"year", "references", "na_policy", "rank_fraction", "expected_units", "peer_reference",
             "smtp", "address_book", "mail"}
 
@@ -100,9 +96,9 @@ def parse_settings(data: Any, rubric: Rubric | None = None, source: str = "") ->
         if v is None:
             refs[ref] = None
             continue
-        x = _number(v, f"references.{ref}（{REF_LABELS[ref]}）")
+        x = _number(v, f"references.{ref}（{REFERENCES[ref].label}）")
         if x < 0:
-            raise SettingsError(f"{where}：references.{ref}（{REF_LABELS[ref]}）不能为负数")
+            raise SettingsError(f"{where}：references.{ref}（{REFERENCES[ref].label}）不能为负数")
         refs[ref] = x
     na_policy = data.get("na_policy", "prorate")
     if na_policy not in ("prorate", "full"):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any
 
 from . import readers
@@ -51,19 +50,10 @@ def read_claim(raw: Any, maximum: int) -> Reading:
     """A 自评分: a number of points (any decimal); range is judged by the audit."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return Reading(None, None, raw)
-    if isinstance(raw, bool):
-        return Reading(None, f"填写的是“{raw}”，应填写 0 到 {maximum} 之间的分数", raw)
-    if isinstance(raw, (int, float)):
-        try:
-            return Reading(Fraction(repr(raw)) if isinstance(raw, float) else Fraction(raw), None, raw)
-        except (ValueError, OverflowError):
-            pass
-    text = readers.read_text(raw) or ""
-    cleaned = text.replace("分", "").strip()
-    try:
-        return Reading(Fraction(cleaned), None, raw)
-    except (ValueError, ZeroDivisionError):
-        return Reading(None, f"填写的是“{text}”，无法识别为分数；应填写 0 到 {maximum} 之间的分数", raw)
+    value = readers.exact_number(raw.replace("分", "") if isinstance(raw, str) else raw)
+    if value is None:
+        return Reading(None, f"填写的是“{readers.shown(raw)}”，无法识别为分数；应填写 0 到 {maximum} 之间的分数", raw)
+    return Reading(value, None, raw)
 
 
 def read_header(name: str, raw: Any) -> Reading:

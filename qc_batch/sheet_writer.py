@@ -27,17 +27,13 @@ from xlsxwriter.worksheet import Worksheet
 from . import __version__
 from . import sheet_names as sn
 from .excel_formula import NO_LIST, YES_LIST, Compiler, ref_name
-from .expr import REFS
+from .expr import REFERENCES
 from .readers import FALSE_WORDS, TRUE_WORDS
 from .regions import hunan
 from .rubric import KIND_LABELS, Indicator, Input, Rubric, load_rubric
 from .scoring import Policy
 
 FONT = "宋体"
-REF_LABELS = {
-    "export_notification_ratio_national": ("全国出口商品遭境外通报比率", "6.3.b", "通报次数/出口批次"),
-    "special_equipment_death_rate_national": ("全国万台特种设备事故死亡率", "6.4.b", "人/万台"),
-}
 # Excel's limits for data validation texts; longer ones make Excel "repair" the file.
 DV_TITLE_MAX = 32
 DV_PROMPT_MAX = 255
@@ -302,9 +298,9 @@ class _Writer:
             self.name(name, sn.SHEET_LISTS, k, 1)
         row = len(info) + 2
         ws.write_row(row, 0, ["全国平均参考值", "值", "用于"], f.head)
-        for k, ref in enumerate(REFS, start=row + 1):
-            label, used_by, unit = REF_LABELS[ref]
-            ws.write_string(k, 0, f"{label}（{unit}）", f.cell)
+        for k, (ref, about) in enumerate(REFERENCES.items(), start=row + 1):
+            used_by = "、".join(self.rubric.reference_users(ref))
+            ws.write_string(k, 0, f"{about.label}（{about.unit}）", f.cell)
             v = self.policy.refs.get(ref)
             if v is None:
                 ws.write_blank(k, 1, None, f.cell)
@@ -633,11 +629,11 @@ class _Writer:
                                                                           "font_color": "#9C0006"})})
         row += 1
         refs_note = []
-        for ref in REFS:
-            label, used_by, unit = REF_LABELS[ref]
+        for ref, about in REFERENCES.items():
+            used_by = "、".join(self.rubric.reference_users(ref))
             v = self.policy.refs.get(ref)
-            shown = "未提供，该项暂按0分计，由省局汇总时按年度设置计算" if v is None else f"{float(v):g}（{unit}）"
-            refs_note.append(f"{used_by} 使用的{label}：{shown}")
+            shown = "未提供，该项暂按0分计，由省局汇总时按年度设置计算" if v is None else f"{float(v):g}（{about.unit}）"
+            refs_note.append(f"{used_by} 使用的{about.label}：{shown}")
         notes = [
             "说明：",
             f"1. 含排名的指标（{ranked_codes}）须与全省同级单位比较，单个工作簿无法确定；本表按“未进入前列”计分，"

@@ -11,6 +11,7 @@ results are not trusted (ingest scores from the inputs only).
 
 from __future__ import annotations
 
+import io
 import re
 import zipfile
 from collections.abc import Mapping
@@ -88,6 +89,11 @@ def col_index(letters: str) -> int:
     return n - 1
 
 
+def check_size(size: int) -> None:
+    if size > MAX_FILE_BYTES:
+        raise WorkbookError("FILE_TOO_LARGE", f"文件过大（{size // 1024 // 1024} MB），评分表正常不超过 1 MB，已拒绝")
+
+
 def sniff(head: bytes, suffix: str) -> None:
     """Refuse what is not an xlsx, with advice on how to save it."""
     if head.startswith(OLE_MAGIC):
@@ -143,8 +149,8 @@ def _parse_xml(data: bytes, what: str):
         raise WorkbookError("FILE_CORRUPT", f"工作簿的 {what} 已损坏，无法读取；请重新保存后报送") from None
 
 
-def _workbook_parts(zf: zipfile.ZipFile) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
-    """Sheet name -> part path, defined name -> reference text, and hidden names."""
+def _workbook_parts(zf: zipfile.ZipFile) -> tuple[dict[str, str], dict[str, str]]:
+    """Sheet name -> part path, and workbook-scoped defined name -> reference text."""
     try:
         wb_xml = _read_member(zf, "xl/workbook.xml")
     except KeyError:
@@ -169,7 +175,7 @@ def _workbook_parts(zf: zipfile.ZipFile) -> tuple[dict[str, str], dict[str, str]
         if dn.get("localSheetId") is not None:
             continue  # sheet-scoped names (print titles etc.) are not ours
         names[dn.get("name", "")] = (dn.text or "").strip()
-    return sheets, names, {}
+    return sheets, names
 
 
 def parse_ref(text: str) -> CellRef | None:
@@ -183,27 +189,28 @@ def parse_ref(text: str) -> CellRef | None:
 
 
 def read_workbook(path: str | Path, wanted: Mapping[str, str] | None = None,
-                  formula_names: tuple[str, ...] = ()) -> RawWorkbook:
+                  formula_names: tuple[str, ...] = (), *, data: bytes | None = None) -> RawWorkbook:
     """Read the raw values of the workbook's defined names.
 
     ``wanted`` limits the names read (name -> anything); ``formula_names``
     are names whose cells should hold formulas (checked cheaply in the raw
-    sheet XML). Raises :class:`WorkbookError` when the file cannot be read.
+    sheet XML). ``data`` is the file's content when the caller has read it
+    already (the file is then read only once). Raises :class:`WorkbookError`
+    when the file cannot be read.
     """
     path = Path(path)
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise WorkbookError("FILE_TOO_LARGE", f"文件过大（{size // 1024 // 1024} MB），评分表正常不超过 1 MB，已拒绝")
-    with path.open("rb") as fh:
-        head = fh.read(8)
-    sniff(head, path.suffix.lower())
+    if data is None:
+        check_size(path.stat().st_size)
+        data = path.read_bytes()
+    check_size(len(data))
+    sniff(data[:8], path.suffix.lower())
     try:
-        zf = zipfile.ZipFile(path)
+        zf = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError, ValueError):
         raise WorkbookError("FILE_CORRUPT", "文件已损坏或不完整（可能传输中断），无法打开；请重新保存后再报送") from None
     with zf:
         _check_zip(zf)
-        sheets, names, _ = _workbook_parts(zf)
+        sheets, names = _workbook_parts(zf)
         refs: dict[str, CellRef] = {}
         for name, text in names.items():
             if wanted is not None and name not in wanted:
@@ -225,7 +232,7 @@ def read_workbook(path: str | Path, wanted: Mapping[str, str] | None = None,
                 formula_cells.add(f"{sheet}!{m.group(1).decode()}")
     values: dict[str, Any] = {}
     try:
-        book = python_calamine.CalamineWorkbook.from_path(str(path))
+        book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception:  # calamine raises several error types for a broken file
         raise WorkbookError("FILE_CORRUPT", "文件内容已损坏，无法读取单元格；请重新保存后再报送") from None
     try:

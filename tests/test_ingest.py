@@ -168,3 +168,15 @@ def test_unit_ids_unique_when_names_repeat(batch):
              for p in ("株洲市", "湘潭市", "株洲市")]
     ids = unit_ids(twins)
     assert len(set(ids)) == 3 and ids[0] == "株洲市_城区" and ids[1] == "湘潭市_城区"
+
+
+def test_an_oversized_file_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    from qc_batch import workbook_reader
+
+    folder = tmp_path / "input"
+    folder.mkdir()
+    wb.write_filled(folder / "大文件.xlsx", wb.unit_values(0))
+    monkeypatch.setattr(workbook_reader, "MAX_FILE_BYTES", 1000)
+    settings = parse_settings(yaml.safe_load(wb.SETTINGS_YAML))
+    (entry,) = run_batch(folder, settings, workers=1).files
+    assert entry.status == REJECTED and entry.reason_code == "FILE_TOO_LARGE" and "MB" in entry.reason

@@ -9,12 +9,14 @@ the other units.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import os
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
@@ -101,6 +103,25 @@ def read_all(paths: Sequence[Path], settings: Settings, workers: int | None = No
     return out
 
 
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while the batch builds its results.
+
+    Results arrive as hundreds of thousands of small objects that live to the
+    end of the run; each automatic collection would walk all of them again
+    (it took over half the main process's time). Nothing the batch makes
+    relies on the collector: objects are freed by reference counting, and any
+    cycles are collected when the collector resumes.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def safe_file_stem(text: str, limit: int = 60) -> str:
     """A name safe on Windows and Linux: no separators, reserved characters or names."""
     text = unicodedata.normalize("NFKC", text)
@@ -157,7 +178,12 @@ def run_batch(input_dir: Path, settings: Settings, *, settings_file: Path | None
 
     ``progress(total)`` returns a callback advanced once per workbook read.
     """
-    rubric = rubric or load_rubric()
+    with gc_paused():
+        return _run_batch(input_dir, settings, settings_file, workers, progress, rubric or load_rubric())
+
+
+def _run_batch(input_dir: Path, settings: Settings, settings_file: Path | None, workers: int | None,
+               progress: Callable[[int], Progress] | None, rubric: Rubric) -> BatchResult:
     started = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     decided, paths = discover(input_dir, settings_file)
     tick = progress(len(paths)) if progress else None

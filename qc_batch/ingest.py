@@ -14,6 +14,7 @@ a time and memory bound, and returns plain picklable data.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import os
 import signal
@@ -139,7 +140,13 @@ def _alarm(_signum, _frame):
 
 
 def worker_init(memory_bytes: int = WORKER_MEMORY_BYTES) -> None:
-    """Bound a worker process's memory (where the platform allows it)."""
+    """Bound a worker process's memory (where the platform allows it); collect its garbage.
+
+    A forked worker inherits the parent's paused collector (:func:`qc_batch.batch.gc_paused`)
+    and its objects: it collects again, leaving what it inherited out of every collection."""
+    load_rubric()
+    gc.freeze()
+    gc.enable()
     try:
         import resource
 

@@ -8,6 +8,8 @@ complete (:class:`~qc_batch.outputs.Staging`).
 
 from __future__ import annotations
 
+import gc
+import multiprocessing as mp
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -15,15 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .batch import BatchResult, UnitResult
+from .batch import BatchResult, gc_paused
 from .comparison import write_comparison
 from .outputs import Staging
-from .report_data import build_views
+from .report_data import build_views, unit_view
 from .reports import cjk_font_path, group_chart, index_markdown, render_report, template_path
 from .results import results_json
 from .returned import write_returned
-from .rubric import Rubric, load_rubric
-from .scoring import Policy
 
 PARALLEL_FROM = 12
 
@@ -36,31 +36,61 @@ class Published:
     charts: bool
 
 
-def _unit_files(task: tuple[UnitResult, dict[str, Any], Policy, str, str, bool]) -> str:
-    u, view, policy, stage, template, charts = task
-    rubric: Rubric = load_rubric()
-    stage_dir = Path(stage)
-    (stage_dir / "reports" / f"{u.id}.md").write_text(render_report(view, Path(template)), encoding="utf-8")
+# What the per-unit stage works from: set before the workers start. Where processes
+# fork (Linux), the workers share it without copying; elsewhere it is sent once per
+# worker through the pool's initializer.
+_STATE: dict[str, Any] = {}
+
+
+def _init_worker(state: dict[str, Any] | None) -> None:
+    # a forked worker inherits the batch and the paused collector: collect again, but
+    # leave what was inherited out of every collection (and its memory pages shared)
+    gc.freeze()
+    gc.enable()
+    if state is not None:
+        _STATE.clear()
+        _STATE.update(state)
+
+
+def _unit_files(k: int) -> str:
+    result: BatchResult = _STATE["result"]
+    u = result.units[k]
+    view = unit_view(result, u, _STATE["peers"])
+    view["chart"] = charts = _STATE["charts"]
+    stage_dir, template = _STATE["stage"], _STATE["template"]
+    (stage_dir / "reports" / f"{u.id}.md").write_text(render_report(view, template), encoding="utf-8")
     if charts:
         group_chart(view, stage_dir / "reports" / f"{u.id}.png")
-    write_returned(stage_dir / "returned" / f"{u.id}_审核.xlsx", u, rubric, policy, view)
+    write_returned(stage_dir / "returned" / f"{u.id}_审核.xlsx", u, result.rubric, result.settings.policy, view)
     return u.id
+
+
+def _pool(n: int, state: dict[str, Any]) -> ProcessPoolExecutor:
+    if "fork" in mp.get_all_start_methods():
+        return ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("fork"),
+                                   initializer=_init_worker, initargs=(None,))
+    return ProcessPoolExecutor(max_workers=n, initializer=_init_worker, initargs=(state,))
 
 
 def publish(result: BatchResult, out: Path, generated_at: str, *, workers: int | None = None,
             template: Path | None = None, progress: Callable[[int], Callable[[int], None] | None] | None = None
             ) -> Published:
     """Write every output of a run into ``out``."""
-    tpl = str(template_path(template))
+    with gc_paused():
+        return _publish(result, out, generated_at, workers, template_path(template), progress)
+
+
+def _publish(result: BatchResult, out: Path, generated_at: str, workers: int | None, tpl: Path,
+             progress: Callable[[int], Callable[[int], None] | None] | None) -> Published:
     charts = cjk_font_path() is not None
-    rs = build_views(result)
-    for v in rs.views.values():
-        v["chart"] = charts
+    rs = build_views(result, summaries=True)
+    count = len(result.units)
     with Staging(out) as st:
         for sub in ("reports", "returned"):
             (st.dir / sub).mkdir()
-        tasks = [(u, rs.views[u.id], result.settings.policy, str(st.dir), tpl, charts) for u in result.units]
-        tick = progress(len(tasks)) if progress else None
+        state = {"result": result, "peers": rs.peers, "charts": charts, "stage": st.dir, "template": tpl}
+        _STATE.update(state)
+        tick = progress(count) if progress else None
         n = workers or os.cpu_count() or 1
 
         def per_batch() -> None:
@@ -68,18 +98,21 @@ def publish(result: BatchResult, out: Path, generated_at: str, *, workers: int |
             write_comparison(st.path("comparison.xlsx"), result, rs, generated_at)
             st.path("index.md").write_text(index_markdown(result, rs.views, charts), encoding="utf-8")
 
-        if n == 1 or len(tasks) < PARALLEL_FROM:
-            per_batch()
-            for t in tasks:
-                _unit_files(t)
-                if tick:
-                    tick(1)
-        else:
-            chunk = max(1, min(16, len(tasks) // (n * 8)))
-            with ProcessPoolExecutor(max_workers=n) as pool:
-                done = pool.map(_unit_files, tasks, chunksize=chunk)  # submitted now, run meanwhile
+        try:
+            if n == 1 or count < PARALLEL_FROM:
                 per_batch()
-                for _ in done:
+                for k in range(count):
+                    _unit_files(k)
                     if tick:
                         tick(1)
-    return Published(out, len(tasks), len(tasks), charts)
+            else:
+                chunk = max(1, min(16, count // (n * 8)))
+                with _pool(n, state) as pool:
+                    done = pool.map(_unit_files, range(count), chunksize=chunk)  # submitted now, run meanwhile
+                    per_batch()
+                    for _ in done:
+                        if tick:
+                            tick(1)
+        finally:
+            _STATE.clear()
+    return Published(out, count, count, charts)

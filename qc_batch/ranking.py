@@ -36,11 +36,17 @@ def cut_offs(n: int, fraction: Fraction) -> tuple[int, int]:
     return math.ceil(n * fraction), math.ceil(2 * n * fraction)
 
 
+def _key(v: Fraction) -> tuple[float, Fraction]:
+    return float(v), v
+
+
 class PeerGroup:
     """The readable figures of one item's peers, sorted once for fast lookups."""
 
     def __init__(self, values: Iterable[Fraction], fraction: Fraction):
-        self._desc_neg = sorted(-v for v in values)  # ascending negatives = descending values
+        # ascending negatives = descending values; each led by its float, which orders
+        # the same way (rounding is monotonic) but compares far faster than a Fraction
+        self._desc_neg = sorted(_key(-v) for v in values)
         self.fraction = fraction
 
     def __len__(self) -> int:
@@ -52,7 +58,7 @@ class PeerGroup:
         front, middle = cut_offs(n, self.fraction)
         if value is None:
             return Standing(None, None, n, None, front, middle)
-        rank = 1 + bisect.bisect_left(self._desc_neg, -value)  # peers strictly greater, + 1
+        rank = 1 + bisect.bisect_left(self._desc_neg, _key(-value))  # peers strictly greater, + 1
         if value <= 0:
             band: Band = "other"
         elif rank <= front:

@@ -197,7 +197,19 @@ def pass_line(b: BatchResult, u: UnitResult) -> dict[str, Any]:
             "recoverable_points": up}
 
 
+def summary_view(b: BatchResult, u: UnitResult, peers: dict[str, Peers]) -> dict[str, Any]:
+    """What ``index.md`` and ``comparison.xlsx`` need of a unit's view (cheap)."""
+    p = peers[u.entry.level]
+    s = u.score
+    return {
+        "id": u.id, "unit": u.entry.unit, "level": u.entry.level, "parent": u.entry.parent, "year": u.entry.year,
+        "file": u.entry.file, "status": s.status, "total": f"{s.total}", "rank": p.ranks.get(u.id),
+        "pass_line": pass_line(b, u),
+    }
+
+
 def unit_view(b: BatchResult, u: UnitResult, peers: dict[str, Peers]) -> dict[str, Any]:
+    """Everything the report template shows of one unit."""
     rubric: Rubric = b.rubric
     p = peers[u.entry.level]
     s = u.score
@@ -226,16 +238,16 @@ def unit_view(b: BatchResult, u: UnitResult, peers: dict[str, Peers]) -> dict[st
     counts = {sev: sum(1 for f in u.findings if f.severity == sev) for sev in (ERROR, WARNING, NOTE)}
     claimed = sum((c.value for c in u.sheet.data.claims.values() if c.value is not None), Fraction(0))
     return {
-        "id": u.id, "unit": u.entry.unit, "level": u.entry.level, "parent": u.entry.parent, "year": u.entry.year,
-        "file": u.entry.file, "status": s.status, "total": f"{s.total}", "raw_total": fmt_points(s.raw_total),
+        **summary_view(b, u, peers),
+        "raw_total": fmt_points(s.raw_total),
         "claimed_total": fmt_points(claimed), "pass_mark": rubric.pass_mark, "full": rubric.total,
         "gap": fmt_points(abs(Fraction(s.total) - rubric.pass_mark)), "above": Fraction(s.total) >= rubric.pass_mark,
         "na_points": s.na_points, "na_policy": b.settings.policy.na_policy, "vetoes": vetoes,
-        "rank": p.ranks.get(u.id), "peers": p.n, "ranked_peers": p.ranked,
+        "peers": p.n, "ranked_peers": p.ranked,
         "peer_avg_total": f"{float(p.total_avg):.1f}",
         "complete": s.complete, "missing": len(s.missing), "required": s.required,
         "groups": groups, "lost": lost, "lost_total": fmt_points(sum((x["lost_value"] for x in lost), Fraction(0))),
-        "sections": sections, "counts": counts, "pass_line": pass_line(b, u),
+        "sections": sections, "counts": counts,
         "contact": u.sheet.data.text("QC_CONTACT") or "",
         "chart": False,  # set by publish when a CJK font is available
     }
@@ -247,9 +259,11 @@ class ReportSet:
     views: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def build_views(b: BatchResult) -> ReportSet:
+def build_views(b: BatchResult, *, summaries: bool = False) -> ReportSet:
+    """Every unit's view; with ``summaries``, only what :func:`summary_view` gives."""
     peers = peer_stats(b)
     rs = ReportSet(peers)
+    make = summary_view if summaries else unit_view
     for u in b.units:
-        rs.views[u.id] = unit_view(b, u, peers)
+        rs.views[u.id] = make(b, u, peers)
     return rs

@@ -21,15 +21,19 @@ SCHEMA_VERSION = 1
 
 
 def num(x: Fraction | Decimal | int | None, places: int = 2) -> float | int | None:
-    """An exact value as a JSON number, half-up to ``places`` decimals; whole values as integers."""
+    """An exact value as a JSON number, half-up (away from zero) to ``places`` decimals;
+    whole values as integers."""
     if x is None:
         return None
-    if isinstance(x, Fraction):
-        d = Decimal(x.numerator) / Decimal(x.denominator)
-    else:
-        d = Decimal(x)
-    d = d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-    return int(d) if d == d.to_integral_value() else float(d)
+    if isinstance(x, Decimal):
+        d = x.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+        return int(d) if d == d.to_integral_value() else float(d)
+    n, den = (x.numerator, x.denominator) if isinstance(x, Fraction) else (int(x), 1)
+    scale = 10**places
+    q = (2 * abs(n) * scale + den) // (2 * den)  # |x| * scale, half-up
+    q = -q if n < 0 else q
+    # an int, or the float nearest the rounded decimal (int / int is correctly rounded)
+    return q // scale if q % scale == 0 else q / scale
 
 
 def unit_dict(u: UnitResult) -> dict[str, Any]:
@@ -97,4 +101,22 @@ def results_dict(b: BatchResult, generated_at: str) -> dict[str, Any]:
 
 
 def results_json(b: BatchResult, generated_at: str) -> bytes:
-    return (json.dumps(results_dict(b, generated_at), ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+    """The document, one top-level key a line and one file or unit a line (grep-friendly,
+    and written by the json module's fast encoder)."""
+    lines = ["{"]
+    doc = results_dict(b, generated_at)
+    for k, (key, value) in enumerate(doc.items()):
+        comma = "," if k < len(doc) - 1 else ""
+        head = f" {json.dumps(key)}: "
+        if isinstance(value, list) and value:
+            lines.append(head + "[")
+            lines += [f"  {_line(item)}," for item in value[:-1]]
+            lines += [f"  {_line(value[-1])}", f" ]{comma}"]
+        else:
+            lines.append(head + _line(value) + comma)
+    lines.append("}")
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _line(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))

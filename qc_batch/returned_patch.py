@@ -17,10 +17,12 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+import struct
 import zipfile
+import zlib
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -60,13 +62,96 @@ class _FillView:
         return _Writer._unit_line(self)  # type: ignore[arg-type]
 
 
+# -- member templates ----------------------------------------------------------------
+#
+# A member's XML is split once, when the base is made, into static text and
+# slots (the cells, comments, shapes and flags a unit may change); a unit's
+# member is then one join of the static text and each slot's text.
+
+BLANK, FORMULA, FLAG, COMMENT, SHAPE = range(5)
+
+
+@dataclass(frozen=True)
+class Slot:
+    kind: int
+    addr: str
+    original: str
+    style: str = ""      # BLANK: the s attribute's value; FORMULA: the whole s="..." attribute or ""
+    formula: str = ""    # FORMULA: the formula's XML text; COMMENT: the comment's body
+    # (the blank is filled, the formula's cached result set, the flag, comment or shape kept)
+
+
+_DEFAULT_KEPT = (BLANK, FORMULA)  # slots whose base text stays unless the unit changes it; the rest go
+
+
+@dataclass(frozen=True)
+class Template:
+    """A member's XML as pieces: static text and slot text alternating; the slots' defaults in place."""
+
+    pieces: tuple[str, ...]
+    slots: dict[tuple[int, str], tuple[int, Slot]]  # (kind, address) -> (index in pieces, slot)
+
+    def render(self, changes: dict[int, str]) -> str:
+        pieces = list(self.pieces)
+        for i, text in changes.items():
+            pieces[i] = text
+        return "".join(pieces)
+
+
+_SHEET_SLOTS = re.compile("|".join(f"(?P<{k}>{p.pattern})" for k, p in
+                                   (("blank", _BLANK), ("formula", _FORMULA), ("flag", _FLAG_CF))), re.S)
+
+
+def _split(xml: str, pattern: re.Pattern, slot) -> Template:
+    pieces: list[str] = []
+    slots: dict[tuple[int, str], tuple[int, Slot]] = {}
+    pos = 0
+    for m in pattern.finditer(xml):
+        s = slot(m)
+        pieces.append(xml[pos:m.start()])
+        slots[(s.kind, s.addr)] = (len(pieces), s)
+        pieces.append(s.original if s.kind in _DEFAULT_KEPT else "")
+        pos = m.end()
+    pieces.append(xml[pos:])
+    return Template(tuple(pieces), slots)
+
+
+def _sheet_slot(m: re.Match) -> Slot:
+    g = m.groupdict()
+    if g["blank"] is not None:
+        return Slot(BLANK, m[2], m[0], style=m[3])
+    if g["formula"] is not None:
+        return Slot(FORMULA, m[5], m[0], style=m[6], formula=m[7])
+    return Slot(FLAG, m[9], m[0])
+
+
+def _comment_slot(m: re.Match) -> Slot:
+    return Slot(COMMENT, m[1], m[0], formula=m[2])
+
+
+def _shape_slot(m: re.Match) -> Slot:
+    at = _SHAPE_AT.search(m[0])
+    return Slot(SHAPE, xl_rowcol_to_cell(int(at[1]), int(at[2])) if at else "", m[0])
+
+
+@dataclass(frozen=True)
+class Member:
+    """One zip member of the base: its name, time, and compressed bytes (reused when unchanged)."""
+
+    name: str
+    date_time: tuple[int, ...]
+    crc: int
+    size: int
+    deflated: bytes
+
+
 @dataclass
 class Base:
-    members: list[tuple[zipfile.ZipInfo, bytes]]
+    members: list[Member]
+    templates: dict[str, tuple[str, str, Template]]   # member -> (kind, sheet, template); kind sheet/comments/vml
+    audit: tuple[str, str, str, str]                  # member, then its XML around <dimension> and <sheetData>
     cells: dict[str, tuple[str, str]]                 # name -> (sheet, address)
     layout: list[tuple[str, str, Any]]                # (sheet, address, value function)
-    parts: dict[str, str]                             # sheet name -> member
-    comments: dict[str, tuple[str, str]]              # sheet name -> (comments member, vml member)
     styles: dict[str, int]                            # 审核结果 style -> xf index
     fillable: list[str]
 
@@ -81,8 +166,13 @@ def base_for(rubric: Rubric, policy: Policy) -> Base:
     return _BASES[key]
 
 
+def _deflate(data: bytes, level: int) -> bytes:
+    c = zlib.compressobj(level, zlib.DEFLATED, -15)
+    return c.compress(data) + c.flush()
+
+
 def _make_base(rubric: Rubric, policy: Policy) -> Base:
-    from .returned import _audit_sheet
+    from .returned import SHEET_AUDIT, _audit_sheet
 
     fillable = list(required_names(rubric))  # every cell an official fills
     formats: dict[str, Any] = {}
@@ -94,24 +184,63 @@ def _make_base(rubric: Rubric, policy: Policy) -> Base:
     writer = build(buf, rubric, policy, fill)
     styles = {k: f.xf_index for k, f in formats.items()}
     with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as z:
-        members = [(info, z.read(info.filename)) for info in z.infolist()]
-    data = {i.filename: d for i, d in members}
+        raw = [(info, z.read(info.filename)) for info in z.infolist()]
+    data = {i.filename: d for i, d in raw}
     wb_xml = data["xl/workbook.xml"].decode()
     rels = dict(re.findall(r'Id="(rId[0-9]+)"[^>]*Target="([^"]+)"', data["xl/_rels/workbook.xml.rels"].decode()))
     parts = {}
     for name, rid in re.findall(r'<sheet name="([^"]+)" sheetId="[0-9]+"(?: state="hidden")? r:id="(rId[0-9]+)"',
                                 wb_xml):
         parts[name] = "xl/" + rels[rid]
-    comments = {}
+    templates: dict[str, tuple[str, str, Template]] = {}
+    audit = ("", "", "", "")
     for name, part in parts.items():
+        xml = data[part].decode("utf-8")
+        if name == SHEET_AUDIT:
+            head, rest = xml.split("<dimension ", 1)
+            rest = rest.split("/>", 1)[1]
+            middle, tail = re.split(r"<sheetData>.*?</sheetData>|<sheetData/>", rest, maxsplit=1, flags=re.S)
+            audit = (part, head, middle, tail)
+            continue
+        templates[part] = ("sheet", name, _split(xml, _SHEET_SLOTS, _sheet_slot))
         rel = part.replace("worksheets/", "worksheets/_rels/") + ".rels"
         if rel in data:
             targets = re.findall(r'Target="\.\./([^"]+)"', data[rel].decode())
             c = next((t for t in targets if t.startswith("comments")), None)
             v = next((t for t in targets if t.endswith(".vml")), None)
             if c and v:
-                comments[name] = ("xl/" + c, "xl/" + v)
-    return Base(members, dict(writer.cells), list(writer.layout), parts, comments, styles, fillable)
+                templates["xl/" + c] = ("comments", name, _split(data["xl/" + c].decode("utf-8"), _COMMENT,
+                                                                  _comment_slot))
+                templates["xl/" + v] = ("vml", name, _split(data["xl/" + v].decode("utf-8"), _SHAPE, _shape_slot))
+    members = [Member(info.filename, info.date_time, zlib.crc32(blob), len(blob),
+                      b"" if info.filename in templates or info.filename == audit[0] else _deflate(blob, 6))
+               for info, blob in raw]
+    return Base(members, templates, audit, dict(writer.cells), list(writer.layout), styles, fillable)
+
+
+# -- zip ---------------------------------------------------------------------------
+
+
+def _zip(entries: list[tuple[Member, bytes]]) -> bytes:
+    """A zip of deflated members (no data descriptors, no extras): what Excel, WPS and LibreOffice read."""
+    out: list[bytes] = []
+    central: list[bytes] = []
+    offset = 0
+    for m, deflated in entries:
+        t = m.date_time
+        dostime = t[3] << 11 | t[4] << 5 | t[5] // 2
+        dosdate = (t[0] - 1980) << 9 | t[1] << 5 | t[2]
+        name = m.name.encode("utf-8")
+        flags = 0x800 if not m.name.isascii() else 0
+        head = struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, flags, 8, dostime, dosdate, m.crc, len(deflated),
+                           m.size, len(name), 0)
+        central.append(struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 20, flags, 8, dostime, dosdate, m.crc,
+                                   len(deflated), m.size, len(name), 0, 0, 0, 0, 0, offset) + name)
+        out += (head, name, deflated)
+        offset += len(head) + len(name) + len(deflated)
+    cd = b"".join(central)
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(entries), len(entries), len(cd), offset, 0)
+    return b"".join(out) + cd + end
 
 
 # -- cell XML ----------------------------------------------------------------------
@@ -147,31 +276,8 @@ def _formula_cell(addr: str, style: str, formula: str, value: Any) -> str:
     return f'<c r="{addr}"{style}><f>{formula}</f><v>{_number(value)}</v></c>'
 
 
-def _patch_sheet(xml: str, values: Mapping[str, Any], results: Mapping[str, Any], flagged: set[str]) -> str:
-    if values:
-        xml = _BLANK.sub(lambda m: _value_cell(m[1], m[2], values[m[1]]) if m[1] in values else m[0], xml)
-    if results:
-        xml = _FORMULA.sub(lambda m: _formula_cell(m[1], m[2], m[3], results[m[1]]) if m[1] in results else m[0], xml)
-    return _FLAG_CF.sub(lambda m: m[0] if m[1] in flagged else "", xml)
-
-
-def _patch_comments(xml: str, notes: Mapping[str, str]) -> str:
-    def keep(m: re.Match) -> str:
-        if m[1] not in notes:
-            return ""
-        body = m[2].replace(f"<t>{_NOTE_MARK}</t>", _text(notes[m[1]]))
-        return f'<comment ref="{m[1]}" authorId="0">{body}</comment>'
-    return _COMMENT.sub(keep, xml)
-
-
-def _patch_vml(xml: str, flagged: set[str]) -> str:
-    def keep(m: re.Match) -> str:
-        at = _SHAPE_AT.search(m[0])
-        return m[0] if at and xl_rowcol_to_cell(int(at[1]), int(at[2])) in flagged else ""
-    return _SHAPE.sub(keep, xml)
-
-
-def _audit_xml(xml: str, rows, styles: Mapping[str, int]) -> str:
+def _audit_rows_xml(rows, styles: Mapping[str, int]) -> tuple[str, str]:
+    """The 审核结果 sheet's <sheetData> and its dimension."""
     out = []
     last_col = 0
     for r, (height, cells) in enumerate(rows):
@@ -190,16 +296,37 @@ def _audit_xml(xml: str, rows, styles: Mapping[str, int]) -> str:
             else:
                 parts.append(f'<c r="{addr}" s="{s}"><v>{_number(value)}</v></c>')
         out.append(f'<row r="{r + 1}"{attrs}>{"".join(parts)}</row>')
-    xml = re.sub(r"<sheetData>.*?</sheetData>|<sheetData/>", lambda _m: f"<sheetData>{''.join(out)}</sheetData>",
-                 xml, count=1, flags=re.S)
-    dim = f"A1:{xl_rowcol_to_cell(len(rows) - 1, last_col)}"
-    return re.sub(r'<dimension ref="[^"]*"/>', f'<dimension ref="{dim}"/>', xml, count=1)
+    return f"<sheetData>{''.join(out)}</sheetData>", f"A1:{xl_rowcol_to_cell(len(rows) - 1, last_col)}"
+
+
+def _member_xml(kind: str, tpl: Template, values: Mapping[str, Any], results: Mapping[str, Any],
+                flagged: Mapping[str, str]) -> str:
+    changes: dict[int, str] = {}
+    slots = tpl.slots
+    if kind == "sheet":
+        for addr, v in values.items():
+            if (hit := slots.get((BLANK, addr))) is not None:
+                changes[hit[0]] = _value_cell(addr, hit[1].style, v)
+        for addr, r in results.items():
+            if (hit := slots.get((FORMULA, addr))) is not None:
+                changes[hit[0]] = _formula_cell(addr, hit[1].style, hit[1].formula, r)
+        for addr in flagged:
+            if (hit := slots.get((FLAG, addr))) is not None:
+                changes[hit[0]] = hit[1].original
+    elif kind == "comments":
+        for addr, text in flagged.items():
+            if (hit := slots.get((COMMENT, addr))) is not None:
+                body = hit[1].formula.replace(f"<t>{_NOTE_MARK}</t>", _text(text))
+                changes[hit[0]] = f'<comment ref="{addr}" authorId="0">{body}</comment>'
+    else:
+        for addr in flagged:
+            if (hit := slots.get((SHAPE, addr))) is not None:
+                changes[hit[0]] = hit[1].original
+    return tpl.render(changes)
 
 
 def patched_workbook(u: UnitResult, rubric: Rubric, policy: Policy, notes: Mapping[str, str], rows) -> bytes:
     """The unit's returned workbook as xlsx bytes."""
-    from .returned import SHEET_AUDIT
-
     base = base_for(rubric, policy)
     data = u.sheet.data
     values: dict[str, dict[str, Any]] = defaultdict(dict)
@@ -209,7 +336,7 @@ def patched_workbook(u: UnitResult, rubric: Rubric, policy: Policy, notes: Mappi
             continue
         sheet, addr = base.cells[name]
         values[sheet][addr] = raw
-    view = _FillView(Fill(dict(data.raw), cached_results(rubric, data, policy)))
+    view = _FillView(Fill(dict(data.raw), cached_results(rubric, data, policy, u.sheet.score)))
     results: dict[str, dict[str, Any]] = defaultdict(dict)
     for sheet, addr, fn in base.layout:
         results[sheet][addr] = fn(view)
@@ -218,25 +345,18 @@ def patched_workbook(u: UnitResult, rubric: Rubric, policy: Policy, notes: Mappi
         if name in base.cells:
             sheet, addr = base.cells[name]
             flagged[sheet][addr] = text
-    by_member = {part: sheet for sheet, part in base.parts.items()}
-    comment_members = {c: sheet for sheet, (c, _v) in base.comments.items()}
-    vml_members = {v: sheet for sheet, (_c, v) in base.comments.items()}
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
-        for info, blob in base.members:
-            name = info.filename
-            if name in by_member:
-                sheet = by_member[name]
-                xml = blob.decode("utf-8")
-                if sheet == SHEET_AUDIT:
-                    xml = _audit_xml(xml, rows, base.styles)
-                else:
-                    xml = _patch_sheet(xml, values.get(sheet, {}), results.get(sheet, {}),
-                                       set(flagged.get(sheet, {})))
-                blob = xml.encode("utf-8")
-            elif name in comment_members:
-                blob = _patch_comments(blob.decode("utf-8"), flagged.get(comment_members[name], {})).encode("utf-8")
-            elif name in vml_members:
-                blob = _patch_vml(blob.decode("utf-8"), set(flagged.get(vml_members[name], {}))).encode("utf-8")
-            z.writestr(info, blob, compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
-    return out.getvalue()
+    audit_member, head, middle, tail = base.audit
+    entries = []
+    for m in base.members:
+        if m.deflated:
+            entries.append((m, m.deflated))
+            continue
+        if m.name == audit_member:
+            sheet_data, dim = _audit_rows_xml(rows, base.styles)
+            xml = f'{head}<dimension ref="{dim}"/>{middle}{sheet_data}{tail}'
+        else:
+            kind, sheet, tpl = base.templates[m.name]
+            xml = _member_xml(kind, tpl, values.get(sheet, {}), results.get(sheet, {}), flagged.get(sheet, {}))
+        blob = xml.encode("utf-8")
+        entries.append((replace(m, crc=zlib.crc32(blob), size=len(blob)), _deflate(blob, 1)))
+    return _zip(entries)

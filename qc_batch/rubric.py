@@ -7,6 +7,7 @@ This is the only place that knows the rubric's file format. Everything else
 
 from __future__ import annotations
 
+import copyreg
 import functools
 import re
 from collections.abc import Mapping
@@ -44,16 +45,25 @@ def name_for(code: str, suffix: str = "") -> str:
 
 def _lookup(kind: str, key: str, extra: str = ""):
     """Unpickle a rubric object as the same object of the loaded rubric."""
+    return _objects()[(kind, key, extra)]
+
+
+@functools.lru_cache(maxsize=1)
+def _objects() -> dict[tuple[str, str, str], Any]:
     r = load_rubric()
-    if kind == "indicator":
-        return r.indicator(key)
-    if kind == "input":
-        return r.input(key)
-    if kind == "part":
-        return next(p for p in r.indicator(key.rsplit(".", 1)[0]).parts if p.code == key)
-    if kind == "option":
-        return next(o for o in r.input(key).options if o.letter == extra)
-    raise KeyError(kind)
+    out: dict[tuple[str, str, str], Any] = {}
+    for ind in r.indicators:
+        out[("indicator", ind.code, "")] = ind
+        out.update((("part", p.code, ""), p) for p in ind.parts)
+        for inp in ind.inputs:
+            out[("input", inp.code, "")] = inp
+            out.update((("option", inp.code, o.letter), o) for o in inp.options)
+    return out
+
+
+# Fractions travel between the batch's processes by the thousand: pickle them as two
+# integers rather than as text to parse again.
+copyreg.pickle(Fraction, lambda f: (Fraction, (f.numerator, f.denominator)))
 
 
 class _ByReference:
@@ -106,7 +116,7 @@ class Input(_ByReference):
     required_if_text: str = ""
     options: tuple[Option, ...] = ()
 
-    @property
+    @functools.cached_property
     def name(self) -> str:
         return name_for(self.code)
 
@@ -161,7 +171,7 @@ class Part(_ByReference):
     rank_by: Node | None = None
     rank_by_text: str = ""
 
-    @property
+    @functools.cached_property
     def is_ranked(self) -> bool:
         return self.rank_by is not None
 
@@ -189,19 +199,19 @@ class Indicator(_ByReference):
     contradictions: tuple[Contradiction, ...] = ()
     series: tuple[tuple[str, ...], ...] = ()
 
-    @property
+    @functools.cached_property
     def claim_name(self) -> str:
         return name_for(self.code, "CLAIM")
 
-    @property
+    @functools.cached_property
     def evidence_name(self) -> str:
         return name_for(self.code, "EVIDENCE")
 
-    @property
+    @functools.cached_property
     def score_name(self) -> str:
         return name_for(self.code, "SCORE")
 
-    @property
+    @functools.cached_property
     def is_ranked(self) -> bool:
         return any(p.is_ranked for p in self.parts)
 

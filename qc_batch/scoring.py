@@ -10,6 +10,7 @@ without it they are unknown and earn nothing.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -91,9 +92,15 @@ class UnitScore:
         return Fraction(self.required - len(self.missing), self.required)
 
     def group_points(self, group: int) -> Fraction:
-        return sum(
-            (s.points for s in self.indicators.values() if s.indicator.group == group), Fraction(0)
-        )
+        return self._groups.get(group, Fraction(0))
+
+    @functools.cached_property
+    def _groups(self) -> dict[int, Fraction]:
+        out: dict[int, Fraction] = {}
+        for s in self.indicators.values():
+            g = s.indicator.group
+            out[g] = out[g] + s.points if g in out else Fraction(s.points)
+        return out
 
 
 def indicator_values(ind: Indicator, facts: Facts) -> dict[str, Value]:

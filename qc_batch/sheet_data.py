@@ -9,6 +9,7 @@ sheet writer stores as cached results.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +18,7 @@ from . import readers
 from . import sheet_names as sn
 from .readers import Reading
 from .rubric import Rubric
-from .scoring import Policy, UnitScore, round_half_up, score_unit, sheet_bands
+from .scoring import Policy, UnitScore, rescore_ranked, round_half_up, score_unit, sheet_bands
 
 Raw = Mapping[str, Any]
 
@@ -33,7 +34,7 @@ class SheetData:
     evidence: Mapping[str, str | None]      # indicator code -> text
     raw: Raw = field(default_factory=dict)
 
-    @property
+    @functools.cached_property
     def facts(self) -> dict[str, Any]:
         return {code: r.value for code, r in self.readings.items()}
 
@@ -85,10 +86,16 @@ def sheet_view(rubric: Rubric, data: SheetData, policy: Policy, *, optimistic: b
                       sheet_bands(rubric, facts, optimistic=optimistic))
 
 
-def cached_results(rubric: Rubric, data: SheetData, policy: Policy) -> dict[str, Any]:
-    """Formula results for the sheet writer, keyed like :class:`~qc_batch.sheet_writer.Fill`."""
-    pess = sheet_view(rubric, data, policy)
-    best = sheet_view(rubric, data, policy, optimistic=True)
+def cached_results(rubric: Rubric, data: SheetData, policy: Policy,
+                   pess: UnitScore | None = None) -> dict[str, Any]:
+    """Formula results for the sheet writer, keyed like :class:`~qc_batch.sheet_writer.Fill`.
+
+    ``pess`` is :func:`sheet_view` of the same data when the caller has it
+    already (ingest computes it); only the ranked indicators are then scored again.
+    """
+    facts = data.facts
+    pess = pess or sheet_view(rubric, data, policy)
+    best = rescore_ranked(rubric, pess, facts, policy, sheet_bands(rubric, facts, optimistic=True))
     out: dict[str, Any] = {}
     for ind in rubric.indicators:
         s = pess.indicators[ind.code]

@@ -2,15 +2,17 @@
 
 Workbooks come from outside the bureau. Before anything parses them:
 the file size, the zip's entry count and the total decompressed size are
-bounded (zip bombs), and the XML we parse ourselves (``xl/workbook.xml``) goes
-through defusedxml, which refuses DTDs, entity expansion and external
-entities. Cell values are read with python-calamine (Rust; no XML entities,
+bounded (zip bombs), and the XML we parse ourselves (``xl/workbook.xml`` and
+its relationships) goes through a streaming expat parse that refuses any DTD,
+so no entity can be declared, expanded or fetched (the check defusedxml's
+``forbid_dtd`` makes, without building a tree). Cell values are read with python-calamine (Rust; no XML entities,
 nothing evaluated). Nothing from a workbook is ever executed; cached formula
 results are not trusted (ingest scores from the inputs only).
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import zipfile
@@ -18,10 +20,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from xml.parsers import expat
 
 import python_calamine
-from defusedxml import ElementTree as SafeET
-from defusedxml.common import DefusedXmlException
 
 MAX_FILE_BYTES = 25 * 1024 * 1024
 MAX_ZIP_ENTRIES = 2000
@@ -30,10 +31,11 @@ MAX_RATIO = 250  # decompressed / compressed, per large entry
 
 NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
 _REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^!'\s]+))!\$?([A-Z]{1,3})\$?(\d+)$")
-_CELL_WITH_FORMULA = re.compile(rb'<c r="([A-Z]{1,3}[0-9]+)"[^>]*?(?<!/)>\s*<f[\s>/]')
+_FORMULA_START = re.compile(rb"\s*<f[\s>/]")
 
 
 class WorkbookError(Exception):
@@ -51,12 +53,16 @@ class CellRef:
     row: int  # 0-based
     col: int  # 0-based
 
-    @property
+    @functools.cached_property
     def address(self) -> str:
         return f"{col_letters(self.col)}{self.row + 1}"
 
-    def __str__(self) -> str:
+    @functools.cached_property
+    def text(self) -> str:
         return f"{self.sheet}!{self.address}"
+
+    def __str__(self) -> str:
+        return self.text
 
 
 @dataclass(frozen=True)
@@ -140,13 +146,61 @@ def _read_member(zf: zipfile.ZipFile, name: str, limit: int = 20 * 1024 * 1024) 
     return data
 
 
-def _parse_xml(data: bytes, what: str):
+class _Unsafe(Exception):
+    pass
+
+
+def _refuse(*_args) -> None:
+    raise _Unsafe
+
+
+def _elements(data: bytes, what: str, tags: frozenset[str]) -> list[tuple[str, dict[str, str], str]]:
+    """The elements named in ``tags`` (``{namespace}name``) with their attributes and text.
+
+    A streaming expat parse that refuses any DTD, as defusedxml's ``forbid_dtd``
+    does: without a DTD no entity can be declared, expanded or fetched.
+    """
+    parser = expat.ParserCreate(namespace_separator="}")
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.StartDoctypeDeclHandler = _refuse
+    parser.EntityDeclHandler = _refuse
+    parser.ExternalEntityRefHandler = _refuse
+    parser.buffer_text = True
+    found: list[tuple[str, dict[str, str], str]] = []
+    text: list[str] = []
+    open_tag: list[str | None] = [None]
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        tag = "{" + tag if "}" in tag else tag
+        if tag in tags:
+            open_tag[0] = tag
+            text.clear()
+            found.append((tag, {("{" + k if "}" in k else k): v for k, v in attrs.items()}, ""))
+
+    def end(tag: str) -> None:
+        if open_tag[0] is not None:
+            t, attrs, _ = found[-1]
+            found[-1] = (t, attrs, "".join(text))
+            open_tag[0] = None
+
+    def chars(data: str) -> None:
+        if open_tag[0] is not None:
+            text.append(data)
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = chars
     try:
-        return SafeET.fromstring(data, forbid_dtd=True)
-    except DefusedXmlException:
+        parser.Parse(data, True)
+    except _Unsafe:
         raise WorkbookError("FILE_UNSAFE_XML", f"工作簿的 {what} 含有不安全的 XML 结构（DTD/实体），已拒绝读取") from None
-    except SafeET.ParseError:
+    except expat.ExpatError:
         raise WorkbookError("FILE_CORRUPT", f"工作簿的 {what} 已损坏，无法读取；请重新保存后报送") from None
+    return found
+
+
+_WORKBOOK_TAGS = frozenset({f"{NS_MAIN}sheet", f"{NS_MAIN}definedName"})
+_REL_TAGS = frozenset({f"{NS_PKG_REL}Relationship"})
 
 
 def _workbook_parts(zf: zipfile.ZipFile) -> tuple[dict[str, str], dict[str, str]]:
@@ -155,31 +209,59 @@ def _workbook_parts(zf: zipfile.ZipFile) -> tuple[dict[str, str], dict[str, str]
         wb_xml = _read_member(zf, "xl/workbook.xml")
     except KeyError:
         raise WorkbookError("FILE_NOT_WORKBOOK", "压缩包中没有 Excel 工作簿内容，不是 .xlsx 工作簿") from None
-    root = _parse_xml(wb_xml, "xl/workbook.xml")
+    elements = _elements(wb_xml, "xl/workbook.xml", _WORKBOOK_TAGS)
     rels: dict[str, str] = {}
     try:
-        rel_root = _parse_xml(_read_member(zf, "xl/_rels/workbook.xml.rels"), "工作簿关系表")
-        for rel in rel_root:
-            target = rel.get("Target", "")
-            target = target.lstrip("/")
+        rel_xml = _read_member(zf, "xl/_rels/workbook.xml.rels")
+    except KeyError:
+        rel_xml = None
+    if rel_xml is not None:
+        for _tag, attrs, _text in _elements(rel_xml, "工作簿关系表", _REL_TAGS):
+            target = attrs.get("Target", "").lstrip("/")
             if not target.startswith("xl/"):
                 target = "xl/" + target
-            rels[rel.get("Id", "")] = target
-    except KeyError:
-        pass
+            rels[attrs.get("Id", "")] = target
     sheets: dict[str, str] = {}
-    for sh in root.iter(f"{NS_MAIN}sheet"):
-        sheets[sh.get("name", "")] = rels.get(sh.get(f"{NS_REL}id", ""), "")
     names: dict[str, str] = {}
-    for dn in root.iter(f"{NS_MAIN}definedName"):
-        if dn.get("localSheetId") is not None:
-            continue  # sheet-scoped names (print titles etc.) are not ours
-        names[dn.get("name", "")] = (dn.text or "").strip()
+    for tag, attrs, text in elements:
+        if tag == f"{NS_MAIN}sheet":
+            sheets[attrs.get("name", "")] = rels.get(attrs.get(f"{NS_REL}id", ""), "")
+        elif "localSheetId" not in attrs:  # sheet-scoped names (print titles etc.) are not ours
+            names[attrs.get("name", "")] = text.strip()
     return sheets, names
 
 
+def _cells_with_formulas(xml: bytes, sheet: str, cells: list[CellRef]) -> set[str]:
+    """Which of ``cells`` hold a formula in a worksheet's XML: each cell's tag is found
+    (in document order, so the XML is scanned about once), then its first child."""
+    out = set()
+    pos = 0
+    for ref in sorted(cells, key=lambda r: (r.row, r.col)):
+        tag = f'<c r="{ref.address}"'.encode()
+        at = _find_tag(xml, tag, pos)
+        if at < 0:
+            at = _find_tag(xml, tag, 0)  # cells out of order (not written by Excel, WPS or LibreOffice)
+            if at < 0:
+                continue
+        pos = at
+        end = xml.find(b">", at)
+        if end > 0 and xml[end - 1] != ord("/") and _FORMULA_START.match(xml, end + 1):
+            out.add(ref.text)
+    return out
+
+
+def _find_tag(xml: bytes, tag: bytes, start: int) -> int:
+    at = xml.find(tag, start)
+    while at >= 0 and xml[at + len(tag):at + len(tag) + 1] not in (b" ", b">", b"/"):  # <c r="I1" ≠ <c r="I12"
+        at = xml.find(tag, at + 1)
+    return at
+
+
+@functools.lru_cache(maxsize=8192)
 def parse_ref(text: str) -> CellRef | None:
-    """``'评分表'!$H$5`` -> CellRef; None for anything that is not one cell."""
+    """``'评分表'!$H$5`` -> CellRef; None for anything that is not one cell.
+
+    (Cached: every workbook of a template names the same cells.)"""
     text = text.lstrip("=")
     m = _REF.match(text)
     if not m:
@@ -219,8 +301,11 @@ def read_workbook(path: str | Path, wanted: Mapping[str, str] | None = None,
             if ref is not None:
                 refs[name] = ref
         formula_cells: set[str] = set()
-        needed_sheets = {refs[n].sheet for n in formula_names if n in refs}
-        for sheet in needed_sheets:
+        targets: dict[str, list[CellRef]] = {}
+        for n in formula_names:
+            if n in refs:
+                targets.setdefault(refs[n].sheet, []).append(refs[n])
+        for sheet, cells in targets.items():
             part = sheets.get(sheet)
             if not part:
                 continue
@@ -228,8 +313,7 @@ def read_workbook(path: str | Path, wanted: Mapping[str, str] | None = None,
                 xml = _read_member(zf, part)
             except KeyError:
                 continue
-            for m in _CELL_WITH_FORMULA.finditer(xml):
-                formula_cells.add(f"{sheet}!{m.group(1).decode()}")
+            formula_cells.update(_cells_with_formulas(xml, sheet, cells))
     values: dict[str, Any] = {}
     try:
         book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))

@@ -76,6 +76,25 @@ def input_names(ind: Indicator) -> dict[str, str]:
 
 def part_text(ind: Indicator, part: Part) -> str:
     """What a part rewards, in words."""
+    return _static_text(ind, part)[0]
+
+
+def how_to_earn(ind: Indicator, part: Part) -> str:
+    """The condition for the part's full points, in words."""
+    return _static_text(ind, part)[1]
+
+
+_STATIC: dict[tuple[str, int], tuple[str, str]] = {}
+
+
+def _static_text(ind: Indicator, part: Part) -> tuple[str, str]:
+    key = (part.code, id(part))
+    if key not in _STATIC:
+        _STATIC[key] = (_part_text(ind, part), _how_to_earn(ind, part))
+    return _STATIC[key]
+
+
+def _part_text(ind: Indicator, part: Part) -> str:
     if part.label:
         return part.label
     if len(part.cases) == 1:
@@ -86,8 +105,7 @@ def part_text(ind: Indicator, part: Part) -> str:
     return part.code
 
 
-def how_to_earn(ind: Indicator, part: Part) -> str:
-    """The condition for the part's full points, in words."""
+def _how_to_earn(ind: Indicator, part: Part) -> str:
     case = part.cases[0]
     rank = expr.render(part.rank_by, input_names(ind)) if part.rank_by is not None else ""
     text = expr.render(case.when, input_names(ind), rank)

@@ -19,6 +19,8 @@ from urllib.parse import quote
 import jinja2
 from PIL import Image, ImageDraw, ImageFont
 
+from .deflate import png_palette
+
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE_NAME = "report.md.j2"
 
@@ -40,7 +42,11 @@ GLYPH_PROBE = "质量强市得分率同级平均"
 
 def md(text: Any) -> str:
     """Escape text from a workbook for Markdown: no markup, no HTML, one line."""
-    s = "" if text is None else str(text)
+    return _md(text) if isinstance(text, str) else _md("" if text is None else str(text))
+
+
+@functools.lru_cache(maxsize=1 << 16)  # most texts (labels, rules) recur in every report
+def _md(s: str) -> str:
     s = re.sub(r"[\r\n\t]+", " ", s)
     s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _MD_SPECIAL.sub(r"\\\1", s)
@@ -206,7 +212,8 @@ def _background(labels: tuple[str, ...]) -> Image.Image:
 
 def group_chart(view: dict[str, Any], path: Path) -> None:
     """Horizontal bars: the unit's score rate per group, with the peers' average marked (a palette PNG)."""
-    _draw_chart(view).save(path, "PNG", optimize=False, compress_level=1)
+    img = _draw_chart(view)
+    path.write_bytes(png_palette(img.width, img.height, img.tobytes(), bytes(_palette()[2])))
 
 
 def _draw_chart(view: dict[str, Any]) -> Image.Image:

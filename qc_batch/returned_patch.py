@@ -19,16 +19,16 @@ import io
 import re
 import struct
 import zipfile
-import zlib
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 from xml.sax.saxutils import escape
 
-from xlsxwriter.utility import xl_rowcol_to_cell
+from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
 from .batch import UnitResult
+from .deflate import crc32, deflate_raw
 from .ingest import required_names
 from .rubric import Rubric
 from .scoring import Policy
@@ -166,11 +166,6 @@ def base_for(rubric: Rubric, policy: Policy) -> Base:
     return _BASES[key]
 
 
-def _deflate(data: bytes, level: int) -> bytes:
-    c = zlib.compressobj(level, zlib.DEFLATED, -15)
-    return c.compress(data) + c.flush()
-
-
 def _make_base(rubric: Rubric, policy: Policy) -> Base:
     from .returned import SHEET_AUDIT, _audit_sheet
 
@@ -212,8 +207,8 @@ def _make_base(rubric: Rubric, policy: Policy) -> Base:
                 templates["xl/" + c] = ("comments", name, _split(data["xl/" + c].decode("utf-8"), _COMMENT,
                                                                   _comment_slot))
                 templates["xl/" + v] = ("vml", name, _split(data["xl/" + v].decode("utf-8"), _SHAPE, _shape_slot))
-    members = [Member(info.filename, info.date_time, zlib.crc32(blob), len(blob),
-                      b"" if info.filename in templates or info.filename == audit[0] else _deflate(blob, 6))
+    members = [Member(info.filename, info.date_time, crc32(blob), len(blob),
+                      b"" if info.filename in templates or info.filename == audit[0] else deflate_raw(blob))
                for info, blob in raw]
     return Base(members, templates, audit, dict(writer.cells), list(writer.layout), styles, fillable)
 
@@ -276,6 +271,9 @@ def _formula_cell(addr: str, style: str, formula: str, value: Any) -> str:
     return f'<c r="{addr}"{style}><f>{formula}</f><v>{_number(value)}</v></c>'
 
 
+_COLUMNS = [xl_col_to_name(c) for c in range(64)]  # the 审核结果 sheet uses the first few
+
+
 def _audit_rows_xml(rows, styles: Mapping[str, int]) -> tuple[str, str]:
     """The 审核结果 sheet's <sheetData> and its dimension."""
     out = []
@@ -285,9 +283,10 @@ def _audit_rows_xml(rows, styles: Mapping[str, int]) -> tuple[str, str]:
             continue
         attrs = f' ht="{height}" customHeight="1"' if height else ""
         parts = []
+        row = r + 1
         for col, value, style in cells:
             last_col = max(last_col, col)
-            addr = xl_rowcol_to_cell(r, col)
+            addr = f"{_COLUMNS[col]}{row}"
             s = styles[style]
             if value is None:
                 parts.append(f'<c r="{addr}" s="{s}"/>')
@@ -358,5 +357,5 @@ def patched_workbook(u: UnitResult, rubric: Rubric, policy: Policy, notes: Mappi
             kind, sheet, tpl = base.templates[m.name]
             xml = _member_xml(kind, tpl, values.get(sheet, {}), results.get(sheet, {}), flagged.get(sheet, {}))
         blob = xml.encode("utf-8")
-        entries.append((replace(m, crc=zlib.crc32(blob), size=len(blob)), _deflate(blob, 1)))
+        entries.append((replace(m, crc=crc32(blob), size=len(blob)), deflate_raw(blob)))
     return _zip(entries)

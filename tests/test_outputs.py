@@ -102,6 +102,25 @@ def test_chart_has_chinese_glyphs(samples):
         assert img.size[0] >= 800 and len(img.getcolors(1 << 16) or []) > 10
 
 
+def test_chart_png_holds_exactly_the_drawn_image(samples, tmp_path):
+    """The PNG is written by our own encoder: Pillow must read back the same pixels and colours."""
+    from PIL import Image
+
+    from qc_batch.report_data import build_views
+    from qc_batch.reports import _draw_chart, group_chart
+
+    if cjk_font_path() is None:
+        pytest.skip("no CJK font on this machine")
+    result = samples[0]
+    view = build_views(result).views["永州市"]
+    group_chart(view, tmp_path / "c.png")
+    drawn = _draw_chart(view)
+    with Image.open(tmp_path / "c.png") as img:
+        img.load()
+        assert img.mode == "P" and img.size == drawn.size
+        assert img.convert("RGB").tobytes() == drawn.convert("RGB").tobytes()
+
+
 def test_returned_workbook_is_accepted_again_with_the_same_facts(samples, tmp_path):
     result, _, out = samples
     unit = next(u for u in result.units if u.id == "永州市")

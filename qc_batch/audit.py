@@ -8,9 +8,11 @@ ranks are known; cross-unit signals are in :func:`cross_unit_findings`.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from fractions import Fraction
 
 from . import expr
@@ -177,20 +179,53 @@ def unit_findings(rubric: Rubric, data: SheetData, score: UnitScore, policy: Pol
     return out
 
 
-def cross_unit_findings(units: Sequence[tuple[str, SheetData]], rubric: Rubric) -> dict[str, list[Finding]]:
-    """提示 shared across units: identical inputs, identical evidence lists, full marks claimed everywhere."""
+def name_findings(findings: Iterable[Finding], cells: Mapping[str, str]) -> list[Finding]:
+    """The findings with the defined name of their cell (stable when rows move)."""
+    by_cell: dict[str, str] | None = None
+    out = []
+    for f in findings:
+        if f.cell and not f.name:
+            if by_cell is None:
+                by_cell = {c: n for n, c in cells.items()}
+            f = replace(f, name=by_cell.get(f.cell, ""))
+        out.append(f)
+    return out
+
+
+Prints = tuple[str | None, str | None, bool]
+
+
+def fingerprints(data: SheetData, rubric: Rubric) -> Prints:
+    """What :func:`cross_unit_findings` compares of one unit: a digest of its inputs (when 10
+    or more are given), of its evidence lists (when 5 or more), and whether it claims full
+    marks everywhere. Computed where the unit is read (in the worker); the batch groups them."""
+    given = tuple((c, str(r.value)) for c, r in sorted(data.readings.items()) if r.value is not None)
+    ev = tuple(sorted((c, re.sub(r"\s+", "", t)) for c, t in data.evidence.items() if t))
+    claims = [data.claims[i.code].value for i in rubric.indicators]
+    full = all(c is not None and c >= i.max for c, i in zip(claims, rubric.indicators, strict=True))
+    return (_digest(given) if len(given) >= 10 else None, _digest(ev) if len(ev) >= 5 else None, full)
+
+
+def _digest(items: tuple) -> str:
+    return hashlib.sha256(repr(items).encode("utf-8")).hexdigest()
+
+
+def cross_unit_findings(units: Sequence[tuple[str, SheetData]], rubric: Rubric,
+                        prints: Sequence[Prints] | None = None
+                        ) -> dict[str, list[Finding]]:
+    """提示 shared across units: identical inputs, identical evidence lists, full marks claimed everywhere.
+
+    ``prints`` are the units' :func:`fingerprints` when computed already."""
     out: dict[str, list[Finding]] = defaultdict(list)
-    by_inputs: dict[tuple, list[str]] = defaultdict(list)
-    by_evidence: dict[tuple, list[str]] = defaultdict(list)
-    for key, data in units:
-        given = tuple((c, str(r.value)) for c, r in sorted(data.readings.items()) if r.value is not None)
-        if len(given) >= 10:
+    by_inputs: dict[str, list[str]] = defaultdict(list)
+    by_evidence: dict[str, list[str]] = defaultdict(list)
+    for k, (key, data) in enumerate(units):
+        given, ev, full = prints[k] if prints is not None else fingerprints(data, rubric)
+        if given is not None:
             by_inputs[given].append(key)
-        ev = tuple(sorted((c, re.sub(r"\s+", "", t)) for c, t in data.evidence.items() if t))
-        if len(ev) >= 5:
+        if ev is not None:
             by_evidence[ev].append(key)
-        claims = [data.claims[i.code].value for i in rubric.indicators]
-        if all(c is not None and c >= i.max for c, i in zip(claims, rubric.indicators, strict=True)):
+        if full:
             out[key].append(Finding("FULL_MARKS_CLAIMED", "全部 50 项指标均自评满分；请逐项核对自评分与佐证材料"))
     names = dict(units)
     for code, groups in (("SAME_INPUTS_AS_OTHER", by_inputs), ("SAME_EVIDENCE_AS_OTHER", by_evidence)):

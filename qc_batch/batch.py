@@ -19,11 +19,11 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
 
-from .audit import cross_unit_findings, indicator_findings
+from .audit import cross_unit_findings, indicator_findings, name_findings
 from .findings import Finding, sort_key
 from .ingest import REJECTED, FileEntry, Sheet, discover, process_file, resolve_duplicates, worker_init
 from .ranking import Entrant, Standing, rank_all
@@ -210,19 +210,19 @@ def _run_batch(input_dir: Path, settings: Settings, settings_file: Path | None, 
     for k, (s, uid) in enumerate(zip(winners, unit_ids(winners), strict=True)):
         st = standings[k]
         bands = {code: x.band for code, x in st.items()}
-        final = rescore_ranked(rubric, s.score, s.data.facts, policy, bands)
-        findings = list(s.findings)
+        final = rescore_ranked(rubric, s.score, s.data.facts, policy, bands, s.figures)
+        findings = list(s.findings)  # named in the worker
+        ranked = []
         for ind in ranked_inds:
-            findings += indicator_findings(ind, final.indicators[ind.code], s.data.claims[ind.code],
-                                           s.data.evidence[ind.code], s.cells)
+            ranked += indicator_findings(ind, final.indicators[ind.code], s.data.claims[ind.code],
+                                         s.data.evidence[ind.code], s.cells)
+        findings += name_findings(ranked, s.cells)
         findings += _rank_notes(rubric, st)
         units.append(UnitResult(uid, s, final, st, findings))
-    cross = cross_unit_findings([(u.id, u.sheet.data) for u in units], rubric)
+    cross = cross_unit_findings([(u.id, u.sheet.data) for u in units], rubric, [u.sheet.prints for u in units])
     for u in units:
         u.findings += cross.get(u.id, [])
-        by_cell = {c: n for n, c in u.sheet.cells.items()}
-        u.findings = sorted((replace(f, name=by_cell.get(f.cell, "")) if f.cell else f for f in u.findings),
-                            key=sort_key)
+        u.findings.sort(key=sort_key)
 
     got = {(u.entry.level, u.entry.unit) for u in units}
     not_submitted = [e for e in settings.expected_units if (e.level, e.unit) not in got]

@@ -76,7 +76,7 @@ def _ranked(b: BatchResult, rs: ReportSet) -> list[UnitResult]:
 
 def write_comparison(path: Path, b: BatchResult, rs: ReportSet, generated_at: str) -> None:
     wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False,
-                                         "strings_to_urls": False})
+                                         "strings_to_urls": False, "in_memory": True})
     wb.set_properties({"title": f"{b.settings.year}年度质量强市评价汇总", "author": f"qc-batch {__version__}",
                        "created": dt.datetime(2000, 1, 1)})
     fmt = _Fmt(wb)
@@ -96,6 +96,7 @@ def _ranking(wb, fmt: _Fmt, b: BatchResult, rs: ReportSet, units: list[UnitResul
              "需重点复核", "来源文件"]
     widths = [8, 18, 8, 14, 9, 9, 9, 9, 9, 6, 6, 40, 30]
     ws.write_row(0, 0, heads, fmt.head)
+    ws.write_string(0, 14, "合格线", fmt.head)
     for c, w in enumerate(widths):
         ws.set_column(c, c, w)
     ws.set_row(0, 30)
@@ -119,6 +120,7 @@ def _ranking(wb, fmt: _Fmt, b: BatchResult, rs: ReportSet, units: list[UnitResul
         if review:
             ws.set_row(r, 14 * max(1, -(-len(review) // 19)))
         ws.write_string(r, 12, u.entry.file, fmt.text)
+        ws.write_number(r, 14, b.rubric.pass_mark, fmt.int)  # the 800 line: a helper column for the chart
     n = len(units)
     last = max(n, 1)
     if n:
@@ -133,10 +135,6 @@ def _ranking(wb, fmt: _Fmt, b: BatchResult, rs: ReportSet, units: list[UnitResul
     ws.autofilter(0, 0, last, len(heads) - 1)
     ws.freeze_panes(1, 2)
     _setup(ws, 1)
-    # the 800 line: a helper column for the chart
-    ws.write_string(0, 14, "合格线", fmt.head)
-    for r in range(1, n + 1):
-        ws.write_number(r, 14, b.rubric.pass_mark, fmt.int)
     ws.set_column(14, 14, 7, None, {"hidden": True})
     if n:
         chart = wb.add_chart({"type": "column"})

@@ -5,7 +5,8 @@ Codes are part of ``results.json``'s contract: never rename one; add new ones.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import functools
+from dataclasses import dataclass
 from typing import Any
 
 ERROR = "错误"
@@ -60,14 +61,19 @@ class Finding:
         return CATALOGUE[self.code][1]
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        return {"code": self.code, "severity": self.severity, "title": self.title,
-                **{k: v for k, v in d.items() if k != "code"}}
+        severity, title = CATALOGUE[self.code][:2]
+        return {"code": self.code, "severity": severity, "title": title, "message": self.message,
+                "indicator": self.indicator, "input": self.input, "cell": self.cell, "value": self.value,
+                "points": self.points, "name": self.name}
 
 
 SEVERITY_ORDER = {s: k for k, s in enumerate(SEVERITIES)}
 
 
 def sort_key(f: Finding) -> tuple:
-    ind = tuple(int(x) for x in f.indicator.split(".")) if f.indicator else (0,)
-    return (ind, SEVERITY_ORDER[f.severity], f.input, f.code)
+    return (_code_order(f.indicator), SEVERITY_ORDER[f.severity], f.input, f.code)
+
+
+@functools.lru_cache(maxsize=256)
+def _code_order(code: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in code.split(".")) if code else (0,)

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from . import sheet_names as sn
-from .audit import unit_findings
+from .audit import fingerprints, name_findings, unit_findings
 from .findings import Finding
 from .rubric import Rubric, load_rubric
 from .scoring import Policy, UnitScore, rank_values, score_unit, sheet_bands
@@ -77,6 +77,7 @@ class Sheet:
     score: UnitScore                   # with the sheet's own assumption for ranked items
     figures: dict[str, Any]            # ranked part code -> figure
     findings: list[Finding] = field(default_factory=list)
+    prints: tuple = (None, None, False)  # audit.fingerprints: compared across units
 
     @property
     def key(self) -> tuple[str, str, str, int]:
@@ -260,7 +261,8 @@ def _process(p: Path, content: bytes, base: FileEntry, year: int, policy: Policy
     not_ranked = [ind for ind in rubric.indicators if not ind.is_ranked]
     findings = unit_findings(rubric, data, score, policy, cells, overwritten, not_ranked)
     entry = replace(entry, status=ACCEPTED)
-    return Sheet(entry, data, cells, overwritten, score, rank_values(rubric, data.facts), findings)
+    return Sheet(entry, data, cells, overwritten, score, rank_values(rubric, data.facts), name_findings(findings, cells),
+                 fingerprints(data, rubric))
 
 
 def _identity_problem(values: dict[str, Any], rubric: Rubric) -> tuple[str, str] | None:

@@ -20,7 +20,7 @@ from typing import Any
 from .batch import BatchResult, gc_paused
 from .comparison import write_comparison
 from .outputs import Staging
-from .report_data import build_views, unit_view
+from .report_data import ReportSet, peer_stats, summary_view, unit_view
 from .reports import cjk_font_path, group_chart, index_markdown, render_report, template_path
 from .results import results_json
 from .returned import write_returned
@@ -83,7 +83,7 @@ def publish(result: BatchResult, out: Path, generated_at: str, *, workers: int |
 def _publish(result: BatchResult, out: Path, generated_at: str, workers: int | None, tpl: Path,
              progress: Callable[[int], Callable[[int], None] | None] | None) -> Published:
     charts = cjk_font_path() is not None
-    rs = build_views(result, summaries=True)
+    rs = ReportSet(peer_stats(result))  # the views: written while the workers run
     count = len(result.units)
     with Staging(out) as st:
         for sub in ("reports", "returned"):
@@ -94,6 +94,7 @@ def _publish(result: BatchResult, out: Path, generated_at: str, workers: int | N
         n = workers or os.cpu_count() or 1
 
         def per_batch() -> None:
+            rs.views.update((u.id, summary_view(result, u, rs.peers)) for u in result.units)
             st.path("results.json").write_bytes(results_json(result, generated_at))
             write_comparison(st.path("comparison.xlsx"), result, rs, generated_at)
             st.path("index.md").write_text(index_markdown(result, rs.views, charts), encoding="utf-8")

@@ -9,6 +9,7 @@ grouped for reading, and the pass-line view (which findings could flip
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -20,7 +21,7 @@ from .batch import BatchResult, UnitResult
 from .findings import ERROR, NOTE, WARNING, Finding
 from .readers import shown
 from .rubric import Indicator, Part, Rubric
-from .scoring import STATUS_FAIL, STATUS_PASS, STATUS_VETO, IndicatorScore
+from .scoring import STATUS_FAIL, STATUS_PASS, STATUS_VETO, IndicatorScore, exact_sum
 
 #: A unit whose total is within this many points of the pass mark is "near the line".
 NEAR_LINE = 30
@@ -45,6 +46,15 @@ class Peers:
     ranked: int                      # units with a rank
 
 
+def exact_max(values: list[Fraction]) -> Fraction:
+    """The largest value, compared as integer numerators over a common denominator."""
+    common = 1
+    for v in values:
+        if common % v.denominator:
+            common = common * v.denominator // math.gcd(common, v.denominator)
+    return max(values, key=lambda v: v.numerator * (common // v.denominator))
+
+
 def peer_stats(b: BatchResult) -> dict[str, Peers]:
     out: dict[str, Peers] = {}
     by_level: dict[str, list[UnitResult]] = defaultdict(list)
@@ -56,16 +66,17 @@ def peer_stats(b: BatchResult) -> dict[str, Peers]:
         n = len(peers)
         groups = {g.number: [u.score.group_points(g.number) for u in peers] for g in b.rubric.groups}
         inds = {i.code: [u.score.indicators[i.code].points for u in peers] for i in b.rubric.indicators}
-        ranked = sorted((u for u in units if not u.score.vetoed), key=lambda u: -u.score.exact_total)
+        ranked = sorted((u for u in units if not u.score.vetoed),
+                        key=lambda u: (-float(u.score.exact_total), -u.score.exact_total))
         ranks: dict[str, int | None] = {u.id: None for u in units}
         for k, u in enumerate(ranked):
             same = k > 0 and ranked[k - 1].score.total == u.score.total
             ranks[u.id] = ranks[ranked[k - 1].id] if same else k + 1
         out[level] = Peers(
             level, n,
-            {g: sum(v, Fraction(0)) / n for g, v in groups.items()}, {g: max(v) for g, v in groups.items()},
-            {c: sum(v, Fraction(0)) / n for c, v in inds.items()}, {c: max(v) for c, v in inds.items()},
-            sum((Fraction(u.score.total) for u in peers), Fraction(0)) / n, ranks, len(ranked),
+            {g: exact_sum(v) / n for g, v in groups.items()}, {g: exact_max(v) for g, v in groups.items()},
+            {c: exact_sum(v) / n for c, v in inds.items()}, {c: exact_max(v) for c, v in inds.items()},
+            exact_sum([Fraction(u.score.total) for u in peers]) / n, ranks, len(ranked),
         )
     return out
 

@@ -251,11 +251,11 @@ class Rubric:
     _by_code: Mapping[str, Indicator] = field(repr=False, compare=False, default_factory=dict)
     _inputs: Mapping[str, Input] = field(repr=False, compare=False, default_factory=dict)
 
-    @property
+    @functools.cached_property
     def indicators(self) -> tuple[Indicator, ...]:
         return tuple(i for g in self.groups for i in g.indicators)
 
-    @property
+    @functools.cached_property
     def inputs(self) -> tuple[Input, ...]:
         return tuple(i for ind in self.indicators for i in ind.inputs)
 

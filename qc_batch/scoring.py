@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
@@ -96,11 +96,10 @@ class UnitScore:
 
     @functools.cached_property
     def _groups(self) -> dict[int, Fraction]:
-        out: dict[int, Fraction] = {}
+        points: dict[int, list[Fraction]] = {}
         for s in self.indicators.values():
-            g = s.indicator.group
-            out[g] = out[g] + s.points if g in out else Fraction(s.points)
-        return out
+            points.setdefault(s.indicator.group, []).append(s.points)
+        return {g: exact_sum(v) for g, v in points.items()}
 
 
 def indicator_values(ind: Indicator, facts: Facts) -> dict[str, Value]:
@@ -176,8 +175,19 @@ def score_indicator(ind: Indicator, facts: Facts, policy: Policy,
         ps, na = score_part(part, values, policy, bands.get(part.code), ranks.get(part.code))
         parts.append(ps)
         na_total += na
-    return IndicatorScore(ind, sum((p.points for p in parts), Fraction(0)), na_total, tuple(parts),
+    return IndicatorScore(ind, exact_sum([p.points for p in parts]), na_total, tuple(parts),
                           None, missing)
+
+
+def exact_sum(values: Sequence[Fraction | int]) -> Fraction:
+    """The exact sum of fractions, over their common denominator (several times faster than
+    adding Fractions one by one, which reduces every partial sum)."""
+    common = 1
+    for v in values:
+        d = v.denominator
+        if common % d:
+            common = common * d // math.gcd(common, d)
+    return Fraction(sum(v.numerator * (common // v.denominator) for v in values), common)
 
 
 def round_half_up(x: Fraction, places: int = 1) -> Decimal:
@@ -207,9 +217,11 @@ def score_unit(rubric: Rubric, facts: Facts, vetoes: tuple[bool | None, ...] = (
 
 
 def rescore_ranked(rubric: Rubric, base: UnitScore, facts: Facts, policy: Policy,
-                   bands: Mapping[str, Band | None]) -> UnitScore:
-    """``base`` with the ranked indicators scored again for the unit's real ``bands``."""
-    ranks = rank_values(rubric, facts)
+                   bands: Mapping[str, Band | None], ranks: Mapping[str, Fraction | None] | None = None
+                   ) -> UnitScore:
+    """``base`` with the ranked indicators scored again for the unit's real ``bands``
+    (``ranks``: :func:`rank_values` of ``facts``, when known)."""
+    ranks = rank_values(rubric, facts) if ranks is None else ranks
     scores = dict(base.indicators)
     for ind in rubric.indicators:
         if ind.is_ranked:
@@ -219,7 +231,7 @@ def rescore_ranked(rubric: Rubric, base: UnitScore, facts: Facts, policy: Policy
 
 def _assemble(rubric: Rubric, scores: Mapping[str, IndicatorScore], vetoes: tuple[bool | None, ...],
               required: int) -> UnitScore:
-    raw = sum((s.points for s in scores.values()), Fraction(0))
+    raw = exact_sum([s.points for s in scores.values()])
     na = sum(s.na_points for s in scores.values())
     exact = raw * rubric.total / (rubric.total - na) if na else raw
     total = round_half_up(exact)

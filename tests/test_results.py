@@ -56,3 +56,15 @@ def test_results_json_is_one_document_with_a_line_per_unit(result):
     for u in result.units:
         (line,) = [ln for ln in lines if f'"id": {json.dumps(u.id, ensure_ascii=False)}' in ln]
         assert json.loads(line.strip().rstrip(","))["unit"] == u.entry.unit
+
+
+def test_finding_to_dict_carries_every_field():
+    from dataclasses import asdict, fields
+
+    from qc_batch.findings import Finding
+
+    f = Finding("CLAIM_ABOVE_SCORE", "m", "2.4", "2.4.c1", "评分表!J20", "12", "3", "QC_2_4_CLAIM")
+    d = f.to_dict()
+    assert list(d)[:3] == ["code", "severity", "title"] and d["severity"] == f.severity and d["title"] == f.title
+    assert {k: v for k, v in d.items() if k not in ("severity", "title")} == asdict(f)
+    assert set(d) - {"severity", "title"} == {fl.name for fl in fields(Finding)}

@@ -688,3 +688,10 @@ def test_unit_score_group_points_and_indicator_lost():
     assert result.group_points(1) == 70
     assert result.indicators["1.3"].lost == 10
     assert sum(result.group_points(g.number) for g in RUBRIC.groups) == result.raw_total
+
+
+@given(st.lists(st.one_of(st.fractions(max_denominator=1000), st.integers(-10**6, 10**6)), max_size=60))
+def test_exact_sum_is_the_sum(values):
+    from qc_batch.scoring import exact_sum
+
+    assert exact_sum(values) == sum((Fraction(v) for v in values), Fraction(0))

@@ -14,13 +14,14 @@ a time and memory bound, and returns plain picklable data.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import gc
 import hashlib
 import os
 import signal
 import stat
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -72,7 +73,7 @@ class Sheet:
 
     entry: FileEntry
     data: SheetData
-    cells: dict[str, str]              # defined name -> "评分表!H12"
+    cells: Mapping[str, str]           # defined name -> "评分表!H12"
     overwritten: tuple[str, ...]       # formula cells found holding typed values
     score: UnitScore                   # with the sheet's own assumption for ranked items
     figures: dict[str, Any]            # ranked part code -> figure
@@ -216,9 +217,74 @@ def process_file(path: str, year: int, policy: Policy, timeout: int = FILE_TIMEO
             signal.signal(signal.SIGALRM, old)
 
 
+# -- named values, compact in transit --------------------------------------------------
+
+
+class _Absent:
+    def __reduce__(self) -> str:
+        return "_ABSENT"
+
+
+_ABSENT = _Absent()
+
+
+@functools.lru_cache(maxsize=1)
+def _names() -> tuple[tuple[str, ...], dict[str, int]]:
+    rubric = load_rubric()
+    names = tuple(dict.fromkeys((*required_names(rubric), *formula_names(rubric), *IDENTITY_NAMES)))
+    return names, {n: k for k, n in enumerate(names)}
+
+
+class NamedValues(Mapping[str, Any]):
+    """A read-only mapping from the score sheet's defined names (those ingest reads) to values.
+
+    Every accepted workbook carries two (its cell values and its cell addresses) from a
+    worker to the batch: pickled as the values alone, in the order of the names, which
+    both sides know from the rubric."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: tuple[Any, ...]):
+        self._values = values
+
+    @classmethod
+    def of(cls, mapping: Mapping[str, Any]) -> Mapping[str, Any]:
+        names, index = _names()
+        if not all(k in index for k in mapping):
+            return dict(mapping)
+        return cls(tuple(mapping.get(n, _ABSENT) for n in names))
+
+    def __reduce__(self):
+        return NamedValues, (self._values,)
+
+    def __getitem__(self, name: str) -> Any:
+        v = self._values[_names()[1][name]]
+        if v is _ABSENT:
+            raise KeyError(name)
+        return v
+
+    def get(self, name: str, default: Any = None) -> Any:
+        k = _names()[1].get(name)
+        v = _ABSENT if k is None else self._values[k]
+        return default if v is _ABSENT else v
+
+    def __contains__(self, name: object) -> bool:
+        k = _names()[1].get(name)  # type: ignore[call-overload]
+        return k is not None and self._values[k] is not _ABSENT
+
+    def __iter__(self) -> Iterator[str]:
+        return (n for n, v in zip(_names()[0], self._values, strict=True) if v is not _ABSENT)
+
+    def __len__(self) -> int:
+        return sum(1 for v in self._values if v is not _ABSENT)
+
+    def __repr__(self) -> str:
+        return f"NamedValues({dict(self.items())!r})"
+
+
 def _process(p: Path, content: bytes, base: FileEntry, year: int, policy: Policy) -> FileEntry | Sheet:
     rubric = load_rubric()
-    wanted = dict.fromkeys((*required_names(rubric), *formula_names(rubric), *IDENTITY_NAMES))
+    wanted = _names()[1]
     raw = read_workbook(p, wanted, formula_names(rubric), data=content)
     identity = _identity_problem(raw.values, rubric)
     if identity:
@@ -235,11 +301,11 @@ def _process(p: Path, content: bytes, base: FileEntry, year: int, policy: Policy
     if absent:
         return replace(base, reason_code="SHEET_MISSING",
                        reason=f"工作簿中找不到工作表“{'、'.join(absent)}”（可能被删除）；请在评分表模板中重新填写")
-    data = interpret(rubric, raw.values)
+    data = interpret(rubric, NamedValues.of(raw.values))
     unit, level, parent = data.text("QC_UNIT"), data.text("QC_LEVEL"), data.text("QC_PARENT") or ""
     yr = data.header["QC_YEAR"]
     date = data.header["QC_DATE"].value
-    cells = {n: str(r) for n, r in raw.refs.items()}
+    cells = NamedValues.of({n: str(r) for n, r in raw.refs.items()})
     entry = replace(base, unit=unit or "", level=level or "", parent=parent if level == "县市区" else "",
                     year=yr.value, date=date.isoformat() if isinstance(date, dt.date) else "")
     if not unit:

@@ -16,6 +16,7 @@ import functools
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,8 @@ from typing import Any
 from xml.parsers import expat
 
 import python_calamine
+
+from . import sheet_xml
 
 MAX_FILE_BYTES = 25 * 1024 * 1024
 MAX_ZIP_ENTRIES = 2000
@@ -139,8 +142,11 @@ def _check_zip(zf: zipfile.ZipFile) -> None:
 
 
 def _read_member(zf: zipfile.ZipFile, name: str, limit: int = 20 * 1024 * 1024) -> bytes:
-    with zf.open(name) as fh:
-        data = fh.read(limit + 1)
+    try:
+        with zf.open(name) as fh:
+            data = fh.read(limit + 1)
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError):
+        raise WorkbookError("FILE_CORRUPT", f"工作簿中的 {name} 已损坏，无法读取；请重新保存后再报送") from None
     if len(data) > limit:
         raise WorkbookError("FILE_TOO_LARGE", f"工作簿中的 {name} 过大，已拒绝")
     return data
@@ -270,15 +276,18 @@ def parse_ref(text: str) -> CellRef | None:
     return CellRef(sheet, int(m.group(4)) - 1, col_index(m.group(3)))
 
 
-def read_workbook(path: str | Path, wanted: Mapping[str, str] | None = None,
-                  formula_names: tuple[str, ...] = (), *, data: bytes | None = None) -> RawWorkbook:
+def read_workbook(path: str | Path, wanted: Mapping[str, Any] | None = None,
+                  formula_names: tuple[str, ...] = (), *, data: bytes | None = None, plain: bool = True
+                  ) -> RawWorkbook:
     """Read the raw values of the workbook's defined names.
 
     ``wanted`` limits the names read (name -> anything); ``formula_names``
     are names whose cells should hold formulas (checked cheaply in the raw
     sheet XML). ``data`` is the file's content when the caller has read it
-    already (the file is then read only once). Raises :class:`WorkbookError`
-    when the file cannot be read.
+    already (the file is then read only once). The cells are read from the
+    sheets' XML when it is plain (:mod:`qc_batch.sheet_xml`), otherwise (or with
+    ``plain=False``) with python-calamine. Raises :class:`WorkbookError` when the
+    file cannot be read.
     """
     path = Path(path)
     if data is None:
@@ -300,20 +309,64 @@ def read_workbook(path: str | Path, wanted: Mapping[str, str] | None = None,
             ref = parse_ref(text)
             if ref is not None:
                 refs[name] = ref
-        formula_cells: set[str] = set()
-        targets: dict[str, list[CellRef]] = {}
-        for n in formula_names:
-            if n in refs:
-                targets.setdefault(refs[n].sheet, []).append(refs[n])
-        for sheet, cells in targets.items():
-            part = sheets.get(sheet)
-            if not part:
-                continue
+        fast = _plain_values(zf, sheets, refs, formula_names) if plain else None
+        if fast is None:
+            formula_cells = _formula_scan(zf, sheets, refs, formula_names)
+    if fast is not None:
+        values, formula_cells = fast
+    else:
+        values = _calamine_values(data, sheets, refs)
+    return RawWorkbook(values, refs, frozenset(formula_cells), tuple(sheets))
+
+
+def _plain_values(zf: zipfile.ZipFile, sheets: Mapping[str, str], refs: Mapping[str, CellRef],
+                  formula_names: tuple[str, ...]) -> tuple[dict[str, Any], set[str]] | None:
+    """The named cells' values and formula cells read from plain XML, or None (not plain)."""
+    by_sheet: dict[str, list[tuple[str, int, int, str]]] = {}
+    for name, ref in refs.items():
+        if ref.sheet in sheets:
+            by_sheet.setdefault(ref.sheet, []).append((name, ref.row, ref.col, ref.address))
+    try:
+        strings = None
+        if "xl/sharedStrings.xml" in zf.NameToInfo:
+            strings = sheet_xml.SharedStrings(_read_member(zf, "xl/sharedStrings.xml"))
+        values: dict[str, Any] = {}
+        with_formula: set[str] = set()
+        for sheet, cells in by_sheet.items():
             try:
-                xml = _read_member(zf, part)
+                xml = _read_member(zf, sheets[sheet])
             except KeyError:
-                continue
-            formula_cells.update(_cells_with_formulas(xml, sheet, cells))
+                return None
+            sheet_xml.check_plain(xml)
+            got, formulas = sheet_xml.cell_values(xml, cells, strings)
+            values.update((k, None if v == "" else v) for k, v in got.items())
+            with_formula.update(formulas)
+    except (sheet_xml.NotPlain, UnicodeDecodeError):
+        return None
+    wanted_formulas = set(formula_names)
+    return values, {refs[n].text for n in with_formula if n in wanted_formulas}
+
+
+def _formula_scan(zf: zipfile.ZipFile, sheets: Mapping[str, str], refs: Mapping[str, CellRef],
+                  formula_names: tuple[str, ...]) -> set[str]:
+    formula_cells: set[str] = set()
+    targets: dict[str, list[CellRef]] = {}
+    for n in formula_names:
+        if n in refs:
+            targets.setdefault(refs[n].sheet, []).append(refs[n])
+    for sheet, cells in targets.items():
+        part = sheets.get(sheet)
+        if not part:
+            continue
+        try:
+            xml = _read_member(zf, part)
+        except KeyError:
+            continue
+        formula_cells.update(_cells_with_formulas(xml, sheet, cells))
+    return formula_cells
+
+
+def _calamine_values(data: bytes, sheets: Mapping[str, str], refs: Mapping[str, CellRef]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     try:
         book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
@@ -336,4 +389,4 @@ def read_workbook(path: str | Path, wanted: Mapping[str, str] | None = None,
             values[name] = None if value == "" else value
     finally:
         book.close()
-    return RawWorkbook(values, refs, frozenset(formula_cells), tuple(sheets))
+    return values

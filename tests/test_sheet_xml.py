@@ -1,0 +1,126 @@
+"""The plain-XML cell reader (qc_batch.sheet_xml) gives what python-calamine gives."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from qc_batch import sheet_xml
+from qc_batch import workbook_reader as wr
+from qc_batch.ingest import _names, formula_names
+from qc_batch.readers import read_date_value
+
+from . import workbooks as wb
+from .lo.bridge import run_lo
+
+ROOT = Path(__file__).resolve().parents[1]
+WANTED = _names()[1]
+FORMULAS = formula_names(wb.RUBRIC)
+
+
+def read_both(path: Path, monkeypatch, *, plain_expected: bool = True):
+    """The workbook read by both readers; with ``plain_expected``, the plain reader must not fall back."""
+    slow = wr.read_workbook(path, WANTED, FORMULAS, plain=False)
+    with monkeypatch.context() as m:
+        if plain_expected:
+            def no_calamine(*_a, **_k):
+                raise AssertionError("fell back to python-calamine")
+            m.setattr(wr, "_calamine_values", no_calamine)
+        fast = wr.read_workbook(path, WANTED, FORMULAS)
+    return fast, slow
+
+
+def assert_same(fast, slow) -> None:
+    assert fast.refs == slow.refs
+    assert fast.formula_cells == slow.formula_cells
+    assert set(fast.values) == set(slow.values)
+    for name, want in slow.values.items():
+        got = fast.values[name]
+        if isinstance(want, (dt.date, dt.datetime)):  # a date cell: its serial number, read as the same date
+            assert read_date_value(got).value == read_date_value(want).value, name
+        else:
+            assert got == want and type(got) is type(want), (name, got, want)
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "input").glob("*.xlsx")), ids=lambda p: p.stem)
+def test_sample_workbooks_read_the_same(path, monkeypatch):
+    assert_same(*read_both(path, monkeypatch))
+
+
+TEXT = st.lists(st.sampled_from([*"ab 质量&<>\"'_x0041D\n\r\t;=#%", "_x000D_", "😀", "&amp;", "\x01"]),
+                max_size=20).map("".join)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texts=st.lists(TEXT, min_size=3, max_size=3),
+       numbers=st.lists(st.floats(allow_nan=False, allow_infinity=False, width=64), min_size=2, max_size=2),
+       flag=st.booleans())
+def test_any_text_and_number_read_the_same(tmp_path_factory, monkeypatch, texts, numbers, flag):
+    inds = wb.RUBRIC.indicators
+    num_input = next(i for ind in inds for i in ind.inputs if i.kind == "num")
+    values = wb.unit_values(0, **{
+        inds[0].evidence_name: texts[0], inds[1].evidence_name: texts[1], "QC_CONTACT": texts[2],
+        num_input.name: numbers[0], inds[2].claim_name: numbers[1], inds[3].claim_name: flag,
+    })
+    path = wb.write_filled(tmp_path_factory.mktemp("x") / "w.xlsx", values)
+    assert_same(*read_both(path, monkeypatch))
+
+
+def test_openpyxl_saved_workbook_reads_the_same(tmp_path, monkeypatch):
+    src = wb.write_filled(tmp_path / "src.xlsx", wb.unit_values(1))
+    book = openpyxl.load_workbook(src)
+    book.save(tmp_path / "saved.xlsx")
+    assert_same(*read_both(tmp_path / "saved.xlsx", monkeypatch))
+
+
+def test_libreoffice_saved_workbook_reads_the_same(tmp_path, monkeypatch):
+    src = wb.write_filled(tmp_path / "src.xlsx", wb.unit_values(2, QC_CONTACT=" 王 & 李 <科长> "))
+    run_lo({"file": str(src), "save_as": str(tmp_path / "lo.xlsx")})
+    assert_same(*read_both(tmp_path / "lo.xlsx", monkeypatch))
+
+
+SHEET = "xl/worksheets/sheet3.xml"  # 评分表
+
+
+@pytest.mark.parametrize(("what", "change"), [
+    ("a DTD", lambda x: x.replace(b"<worksheet ", b"<!DOCTYPE worksheet [ ]><worksheet ", 1)),
+    ("attributes reordered", lambda x: re.sub(rb'<c r="([A-Z]+[0-9]+)" s="([0-9]+)"', rb'<c s="\2" r="\1"', x)),
+    ("prefixed elements", lambda x: x.replace(b"<sheetData>", b"<x:sheetData>").replace(b"</sheetData>",
+                                                                                          b"</x:sheetData>")),
+])
+def test_xml_that_is_not_plain_is_read_by_calamine(tmp_path, monkeypatch, what, change):
+    src = wb.write_filled(tmp_path / "src.xlsx", wb.unit_values(3))
+    with zipfile.ZipFile(src) as z:
+        assert "评分表" in z.read("xl/workbook.xml").decode() and SHEET in z.namelist()
+    odd = wb.rewrite_member(src, tmp_path / "odd.xlsx", SHEET, change)
+    with zipfile.ZipFile(odd) as z, pytest.raises(sheet_xml.NotPlain):
+        sheet_xml.check_plain(z.read(SHEET))
+    fast, slow = read_both(odd, monkeypatch, plain_expected=False)
+    if what != "prefixed elements":  # calamine itself reads no cell from the prefixed copy
+        assert_same(fast, slow)
+        assert fast.values == wr.read_workbook(src, WANTED, FORMULAS, plain=False).values
+
+
+def test_comments_between_cells_do_not_matter(tmp_path, monkeypatch):
+    src = wb.write_filled(tmp_path / "src.xlsx", wb.unit_values(4))
+    odd = wb.rewrite_member(src, tmp_path / "odd.xlsx", SHEET, lambda x: x.replace(b"<row ", b"<!-- x --><row "))
+    fast, slow = read_both(odd, monkeypatch)
+    assert_same(fast, slow)
+
+
+def test_shared_strings_that_do_not_add_up_are_not_plain():
+    with pytest.raises(sheet_xml.NotPlain):
+        sheet_xml.SharedStrings(b'<sst uniqueCount="2"><x:si><x:t>a</x:t></x:si><x:si><x:t>b</x:t></x:si></sst>')
+    with pytest.raises(sheet_xml.NotPlain):
+        sheet_xml.SharedStrings(b'<sst uniqueCount="2"><si><t>a</t></si><si/></sst>')
+    strings = sheet_xml.SharedStrings(b'<sst uniqueCount="3"><si><t>a&amp;b</t></si><si><t/></si>'
+                                      b'<si><r><t xml:space="preserve">x </t></r><r><t>y</t></r>'
+                                      b'<rPh sb="0" eb="1"><t>pho</t></rPh></si></sst>')
+    assert [strings[0], strings[1], strings[2]] == ["a&b", "", "x y"]

@@ -46,6 +46,7 @@ def _init_worker(state: dict[str, Any] | None) -> None:
     # a forked worker inherits the batch and the paused collector: collect again, but
     # leave what was inherited out of every collection (and its memory pages shared)
     gc.freeze()
+    gc.set_threshold(100_000, 50, 1000)
     gc.enable()
     if state is not None:
         _STATE.clear()

@@ -103,7 +103,7 @@ def _ranking(wb, fmt: _Fmt, b: BatchResult, rs: ReportSet, units: list[UnitResul
     for r, u in enumerate(units, start=1):
         v = rs.views[u.id]
         rank = rs.peers[u.entry.level].ranks.get(u.id)
-        claimed = sum((c.value for c in u.sheet.data.claims.values() if c.value is not None), Fraction(0))
+        claimed = u.sheet.data.claimed_total
         ws.write(r, 0, rank if rank is not None else "—", fmt.int)
         ws.write_string(r, 1, u.entry.unit, fmt.text)
         ws.write_string(r, 2, u.entry.level, fmt.text)
@@ -169,12 +169,16 @@ def _indicators(wb, fmt: _Fmt, b: BatchResult, rs: ReportSet, units: list[UnitRe
     ws.set_column(1, 2, 8)
     ws.set_column(len(fixed), len(fixed) + len(inds) - 1, 5.5)
     first = 2
+    columns: list[list[float]] = [[] for _ in range(1 + len(inds))]  # total, then each indicator
     for r, u in enumerate(units, start=first):
         ws.write_string(r, 0, u.entry.unit, fmt.text)
         ws.write_string(r, 1, u.entry.level, fmt.text)
-        ws.write_number(r, 2, _f(u.score.total), fmt.total)
-        for k, ind in enumerate(inds):
-            ws.write_number(r, len(fixed) + k, _f(u.score.indicators[ind.code].points), fmt.pts)
+        row = [_f(u.score.total)] + [_f(u.score.indicators[ind.code].points) for ind in inds]
+        ws.write_number(r, 2, row[0], fmt.total)
+        for k, value in enumerate(row):
+            columns[k].append(value)
+            if k:
+                ws.write_number(r, len(fixed) + k - 1, value, fmt.pts)
     n = len(units)
     last = first + n - 1
     if n:
@@ -182,9 +186,8 @@ def _indicators(wb, fmt: _Fmt, b: BatchResult, rs: ReportSet, units: list[UnitRe
         ws.write_string(last + 2, 0, "最高", fmt.stat)
         for c in range(2, len(fixed) + len(inds)):
             col = xl_col_to_name(c)
-            avg = sum(_f(u.score.total) if c == 2 else _f(u.score.indicators[inds[c - 3].code].points)
-                      for u in units) / n
-            best = max(_f(u.score.total) if c == 2 else _f(u.score.indicators[inds[c - 3].code].points) for u in units)
+            values = columns[c - 2]
+            avg, best = sum(values) / n, max(values)
             ws.write_formula(last + 1, c, f"=AVERAGE({col}{first + 1}:{col}{last + 1})", fmt.stat, avg)
             ws.write_formula(last + 2, c, f"=MAX({col}{first + 1}:{col}{last + 1})", fmt.stat, best)
             ws.conditional_format(first, c, last, c, {"type": "3_color_scale", "min_color": "#F8696B",

@@ -197,15 +197,15 @@ def pass_line(b: BatchResult, u: UnitResult) -> dict[str, Any]:
     """Which findings could flip 合格/不合格, for units near the line or whose status depends on findings."""
     rubric = b.rubric
     total = Fraction(u.score.total)
-    expert = sum((u.score.indicators[i.code].points for i in rubric.indicators if i.expert), Fraction(0))
+    expert = exact_sum([u.score.indicators[i.code].points for i in rubric.indicators if i.expert])
     recoverable: list[tuple[str, Fraction]] = []
     for ind in rubric.indicators:
         for ps in u.score.indicators[ind.code].parts:
             if ps.status == "unknown":
                 recoverable.append((f"{ps.part.code}（{part_text(ind, ps.part)}）缺少或无法识别所需数据",
                                     Fraction(ps.part.points) - ps.points))
-    up = sum((p for _, p in recoverable), Fraction(0))
-    claimed = sum((c.value for c in u.sheet.data.claims.values() if c.value is not None), Fraction(0))
+    up = exact_sum([p for _, p in recoverable])
+    claimed = u.sheet.data.claimed_total
     over = [f for f in u.findings if f.code in ("CLAIM_ABOVE_SCORE", "CLAIM_ABOVE_MAX")]
     items: list[str] = []
     mark = rubric.pass_mark
@@ -265,7 +265,7 @@ def unit_view(b: BatchResult, u: UnitResult, peers: dict[str, Peers]) -> dict[st
             sections.append({"key": key, "title": title, "items": items})
     vetoes = [text for text, v in zip(rubric.vetoes, s.vetoes, strict=True) if v is True]
     counts = {sev: sum(1 for f in u.findings if f.severity == sev) for sev in (ERROR, WARNING, NOTE)}
-    claimed = sum((c.value for c in u.sheet.data.claims.values() if c.value is not None), Fraction(0))
+    claimed = u.sheet.data.claimed_total
     return {
         **summary_view(b, u, peers),
         "raw_total": fmt_points(s.raw_total),
@@ -275,7 +275,7 @@ def unit_view(b: BatchResult, u: UnitResult, peers: dict[str, Peers]) -> dict[st
         "peers": p.n, "ranked_peers": p.ranked,
         "peer_avg_total": f"{float(p.total_avg):.1f}",
         "complete": s.complete, "missing": len(s.missing), "required": s.required,
-        "groups": groups, "lost": lost, "lost_total": fmt_points(sum((x["lost_value"] for x in lost), Fraction(0))),
+        "groups": groups, "lost": lost, "lost_total": fmt_points(exact_sum([x["lost_value"] for x in lost])),
         "sections": sections, "counts": counts,
         "contact": u.sheet.data.text("QC_CONTACT") or "",
         "chart": False,  # set by publish when a CJK font is available

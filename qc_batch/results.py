@@ -40,7 +40,7 @@ def unit_dict(u: UnitResult) -> dict[str, Any]:
     r = u.sheet.data
     rubric_inds = u.score.indicators
     claims = {code: c.value for code, c in r.claims.items()}
-    claimed_total = sum((v for v in claims.values() if v is not None), Fraction(0))
+    claimed_total = r.claimed_total
     e = u.entry
     return {
         "id": u.id,

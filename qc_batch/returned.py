@@ -10,7 +10,6 @@ it like any other sheet (the extra sheet changes no defined name).
 from __future__ import annotations
 
 from collections import defaultdict
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +70,7 @@ def audit_rows(u: UnitResult, rubric: Rubric, view: dict[str, Any]) -> list[Audi
             cells += [(4, float(claim), "num"), (5, float(claim - s.points), "red")]
         cells.append((6, "\n".join(msgs), "text"))
         rows.append((14 * lines, cells))
-    claimed = sum((c.value for c in u.sheet.data.claims.values() if c.value is not None), Fraction(0))
+    claimed = u.sheet.data.claimed_total
     rows.append((None, [(1, "合计", "head"), (2, rubric.total, "num"), (3, float(u.score.raw_total), "num"),
                         (4, float(claimed), "num"), (5, float(claimed - u.score.raw_total), "red")]))
     rows.append((None, []))

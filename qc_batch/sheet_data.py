@@ -12,13 +12,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 from . import readers
 from . import sheet_names as sn
 from .readers import Reading
 from .rubric import Rubric
-from .scoring import Policy, UnitScore, rescore_ranked, round_half_up, score_unit, sheet_bands
+from .scoring import Policy, UnitScore, exact_sum, rescore_ranked, round_half_up, score_unit, sheet_bands
 
 Raw = Mapping[str, Any]
 
@@ -37,6 +38,11 @@ class SheetData:
     @functools.cached_property
     def facts(self) -> dict[str, Any]:
         return {code: r.value for code, r in self.readings.items()}
+
+    @functools.cached_property
+    def claimed_total(self) -> Fraction:
+        """The sum of the readable 自评分."""
+        return exact_sum([r.value for r in self.claims.values() if r.value is not None])
 
     @property
     def veto_values(self) -> tuple[bool | None, ...]:

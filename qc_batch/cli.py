@@ -145,6 +145,7 @@ def run(input_dir: str, output_dir: str, settings: str | None, workers: int | No
                 return None
             from tqdm import tqdm
 
+            tqdm.monitor_interval = 0  # no monitor thread: the output workers are forked from this process
             bar = tqdm(total=total, desc=desc, unit="个", file=sys.stderr, leave=False)
             return bar.update
         return start

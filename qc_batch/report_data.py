@@ -9,7 +9,6 @@ grouped for reading, and the pass-line view (which findings could flip
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -21,7 +20,7 @@ from .batch import BatchResult, UnitResult
 from .findings import ERROR, NOTE, WARNING, Finding
 from .readers import shown
 from .rubric import Indicator, Part, Rubric
-from .scoring import STATUS_FAIL, STATUS_PASS, STATUS_VETO, IndicatorScore, exact_sum
+from .scoring import STATUS_FAIL, STATUS_PASS, STATUS_VETO, IndicatorScore, exact_max, exact_sum
 
 #: A unit whose total is within this many points of the pass mark is "near the line".
 NEAR_LINE = 30
@@ -44,15 +43,6 @@ class Peers:
     total_avg: Fraction
     ranks: dict[str, int | None]     # unit id -> rank by total (vetoed units: None)
     ranked: int                      # units with a rank
-
-
-def exact_max(values: list[Fraction]) -> Fraction:
-    """The largest value, compared as integer numerators over a common denominator."""
-    common = 1
-    for v in values:
-        if common % v.denominator:
-            common = common * v.denominator // math.gcd(common, v.denominator)
-    return max(values, key=lambda v: v.numerator * (common // v.denominator))
 
 
 def peer_stats(b: BatchResult) -> dict[str, Peers]:
@@ -288,11 +278,10 @@ class ReportSet:
     views: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def build_views(b: BatchResult, *, summaries: bool = False) -> ReportSet:
-    """Every unit's view; with ``summaries``, only what :func:`summary_view` gives."""
+def build_views(b: BatchResult) -> ReportSet:
+    """Every unit's view (``publish`` builds them in its workers instead)."""
     peers = peer_stats(b)
     rs = ReportSet(peers)
-    make = summary_view if summaries else unit_view
     for u in b.units:
-        rs.views[u.id] = make(b, u, peers)
+        rs.views[u.id] = unit_view(b, u, peers)
     return rs

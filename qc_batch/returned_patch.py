@@ -77,7 +77,7 @@ class Slot:
     addr: str
     original: str
     style: str = ""      # BLANK: the s attribute's value; FORMULA: the whole s="..." attribute or ""
-    formula: str = ""    # FORMULA: the formula's XML text; COMMENT: the comment's body
+    text: str = ""       # FORMULA: the formula's XML text; COMMENT: the comment's body
     # (the blank is filled, the formula's cached result set, the flag, comment or shape kept)
 
 
@@ -121,12 +121,12 @@ def _sheet_slot(m: re.Match) -> Slot:
     if g["blank"] is not None:
         return Slot(BLANK, m[2], m[0], style=m[3])
     if g["formula"] is not None:
-        return Slot(FORMULA, m[5], m[0], style=m[6], formula=m[7])
+        return Slot(FORMULA, m[5], m[0], style=m[6], text=m[7])
     return Slot(FLAG, m[9], m[0])
 
 
 def _comment_slot(m: re.Match) -> Slot:
-    return Slot(COMMENT, m[1], m[0], formula=m[2])
+    return Slot(COMMENT, m[1], m[0], text=m[2])
 
 
 def _shape_slot(m: re.Match) -> Slot:
@@ -308,14 +308,14 @@ def _member_xml(kind: str, tpl: Template, values: Mapping[str, Any], results: Ma
                 changes[hit[0]] = _value_cell(addr, hit[1].style, v)
         for addr, r in results.items():
             if (hit := slots.get((FORMULA, addr))) is not None:
-                changes[hit[0]] = _formula_cell(addr, hit[1].style, hit[1].formula, r)
+                changes[hit[0]] = _formula_cell(addr, hit[1].style, hit[1].text, r)
         for addr in flagged:
             if (hit := slots.get((FLAG, addr))) is not None:
                 changes[hit[0]] = hit[1].original
     elif kind == "comments":
         for addr, text in flagged.items():
             if (hit := slots.get((COMMENT, addr))) is not None:
-                body = hit[1].formula.replace(f"<t>{_NOTE_MARK}</t>", _text(text))
+                body = hit[1].text.replace(f"<t>{_NOTE_MARK}</t>", _text(text))
                 changes[hit[0]] = f'<comment ref="{addr}" authorId="0">{body}</comment>'
     else:
         for addr in flagged:

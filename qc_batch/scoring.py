@@ -179,15 +179,26 @@ def score_indicator(ind: Indicator, facts: Facts, policy: Policy,
                           None, missing)
 
 
-def exact_sum(values: Sequence[Fraction | int]) -> Fraction:
-    """The exact sum of fractions, over their common denominator (several times faster than
-    adding Fractions one by one, which reduces every partial sum)."""
+def _common_denominator(values: Sequence[Fraction | int]) -> int:
     common = 1
     for v in values:
         d = v.denominator
         if common % d:
             common = common * d // math.gcd(common, d)
+    return common
+
+
+def exact_sum(values: Sequence[Fraction | int]) -> Fraction:
+    """The exact sum of fractions, over their common denominator (several times faster than
+    adding Fractions one by one, which reduces every partial sum)."""
+    common = _common_denominator(values)
     return Fraction(sum(v.numerator * (common // v.denominator) for v in values), common)
+
+
+def exact_max(values: Sequence[Fraction]) -> Fraction:
+    """The largest value, compared as integer numerators over the common denominator."""
+    common = _common_denominator(values)
+    return max(values, key=lambda v: v.numerator * (common // v.denominator))
 
 
 def round_half_up(x: Fraction, places: int = 1) -> Decimal:

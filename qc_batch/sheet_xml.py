@@ -27,6 +27,7 @@ from typing import Any
 _T = re.compile(rb"<t(?:\s[^>]*)?(?<!/)>(.*?)</t>", re.S)
 _RPH = re.compile(rb"<rPh\b.*?</rPh>", re.S)
 _TYPE = re.compile(rb'\st="([^"]*)"')
+_FORMULA_START = re.compile(rb"\s*<f[\s>/]")
 _UNIQUE = re.compile(rb'uniqueCount="([0-9]+)"')
 _ENTITY = re.compile(r"&(#x[0-9A-Fa-f]+|#[0-9]+|lt|gt|amp|quot|apos);")
 _OOXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
@@ -106,11 +107,22 @@ def check_plain(xml: bytes) -> None:
         raise NotPlain
 
 
-def _find(xml: bytes, tag: bytes, start: int) -> int:
-    at = xml.find(tag, start)
-    while at >= 0 and xml[at + len(tag):at + len(tag) + 1] not in (b" ", b">", b"/"):  # <c r="I1" ≠ <c r="I12"
-        at = xml.find(tag, at + 1)
-    return at
+def locate(xml: bytes, address: str, start: int = 0) -> int:
+    """Where the tag of the cell at ``address`` begins (-1: not in the XML). Searched from
+    ``start`` first (cells come in document order), then from the top."""
+    tag = b'<c r="' + address.encode() + b'"'
+    for begin in (start, 0) if start else (0,):
+        at = xml.find(tag, begin)
+        while at >= 0 and xml[at + len(tag):at + len(tag) + 1] not in (b" ", b">", b"/"):  # <c r="I1" ≠ "I12"
+            at = xml.find(tag, at + 1)
+        if at >= 0:
+            return at
+    return -1
+
+
+def holds_formula(xml: bytes, tag_end: int) -> bool:
+    """Whether the cell whose opening tag ends at ``tag_end`` (its ``>``) holds a formula."""
+    return xml[tag_end - 1] != 0x2F and _FORMULA_START.match(xml, tag_end + 1) is not None
 
 
 def cell_values(xml: bytes, cells: Iterable[tuple[str, int, int, str]], strings: SharedStrings | None
@@ -123,13 +135,10 @@ def cell_values(xml: bytes, cells: Iterable[tuple[str, int, int, str]], strings:
     formulas: set[str] = set()
     pos = 0
     for key, _row, _col, address in sorted(cells, key=lambda c: (c[1], c[2])):
-        tag = b'<c r="' + address.encode() + b'"'
-        at = _find(xml, tag, pos)
+        at = locate(xml, address, pos)
         if at < 0:
-            at = _find(xml, tag, 0)  # cells out of order
-            if at < 0:
-                values[key] = None
-                continue
+            values[key] = None
+            continue
         pos = at
         end = xml.find(b">", at)
         if end < 0:
@@ -141,7 +150,7 @@ def cell_values(xml: bytes, cells: Iterable[tuple[str, int, int, str]], strings:
         if close < 0:
             raise NotPlain
         inner = xml[end + 1:close]
-        if inner.lstrip()[:2] == b"<f":
+        if holds_formula(xml, end):
             formulas.add(key)
         kind = _TYPE.search(xml, at, end)
         values[key] = _value(kind[1] if kind else b"n", inner, strings)

@@ -38,7 +38,6 @@ NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
 _REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^!'\s]+))!\$?([A-Z]{1,3})\$?(\d+)$")
-_FORMULA_START = re.compile(rb"\s*<f[\s>/]")
 
 
 class WorkbookError(Exception):
@@ -237,30 +236,20 @@ def _workbook_parts(zf: zipfile.ZipFile) -> tuple[dict[str, str], dict[str, str]
     return sheets, names
 
 
-def _cells_with_formulas(xml: bytes, sheet: str, cells: list[CellRef]) -> set[str]:
-    """Which of ``cells`` hold a formula in a worksheet's XML: each cell's tag is found
-    (in document order, so the XML is scanned about once), then its first child."""
+def _cells_with_formulas(xml: bytes, cells: list[CellRef]) -> set[str]:
+    """Which of ``cells`` hold a formula in a worksheet's XML (for XML that is not plain,
+    whose values python-calamine reads)."""
     out = set()
     pos = 0
     for ref in sorted(cells, key=lambda r: (r.row, r.col)):
-        tag = f'<c r="{ref.address}"'.encode()
-        at = _find_tag(xml, tag, pos)
+        at = sheet_xml.locate(xml, ref.address, pos)
         if at < 0:
-            at = _find_tag(xml, tag, 0)  # cells out of order (not written by Excel, WPS or LibreOffice)
-            if at < 0:
-                continue
+            continue
         pos = at
         end = xml.find(b">", at)
-        if end > 0 and xml[end - 1] != ord("/") and _FORMULA_START.match(xml, end + 1):
+        if end > 0 and sheet_xml.holds_formula(xml, end):
             out.add(ref.text)
     return out
-
-
-def _find_tag(xml: bytes, tag: bytes, start: int) -> int:
-    at = xml.find(tag, start)
-    while at >= 0 and xml[at + len(tag):at + len(tag) + 1] not in (b" ", b">", b"/"):  # <c r="I1" ≠ <c r="I12"
-        at = xml.find(tag, at + 1)
-    return at
 
 
 @functools.lru_cache(maxsize=8192)
@@ -362,7 +351,7 @@ def _formula_scan(zf: zipfile.ZipFile, sheets: Mapping[str, str], refs: Mapping[
             xml = _read_member(zf, part)
         except KeyError:
             continue
-        formula_cells.update(_cells_with_formulas(xml, sheet, cells))
+        formula_cells.update(_cells_with_formulas(xml, cells))
     return formula_cells
 
 

@@ -180,3 +180,24 @@ def test_an_oversized_file_is_refused_before_it_is_read(tmp_path, monkeypatch):
     settings = parse_settings(yaml.safe_load(wb.SETTINGS_YAML))
     (entry,) = run_batch(folder, settings, workers=1).files
     assert entry.status == REJECTED and entry.reason_code == "FILE_TOO_LARGE" and "MB" in entry.reason
+
+
+@pytest.mark.parametrize("member", ["xl/worksheets/sheet3.xml", "xl/sharedStrings.xml", "xl/workbook.xml"])
+def test_a_damaged_part_inside_the_zip_is_reported_as_corrupt(tmp_path, member):
+    """Bytes flipped inside one compressed part (the zip's directory intact): 文件损坏, not an internal error."""
+    import zipfile
+
+    from qc_batch.ingest import process_file
+
+    path = wb.write_filled(tmp_path / "好.xlsx", wb.unit_values(0))
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as z:
+        info = z.getinfo(member)
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    for k in range(start + info.compress_size // 3, start + info.compress_size // 3 + 64):
+        data[k] ^= 0x5A
+    bad = tmp_path / "坏.xlsx"
+    bad.write_bytes(bytes(data))
+    entry = process_file(str(bad), wb.YEAR, wb.POLICY)
+    assert entry.status == REJECTED and entry.reason_code == "FILE_CORRUPT", entry
+    assert "损坏" in entry.reason and "重新保存" in entry.reason

@@ -695,3 +695,10 @@ def test_exact_sum_is_the_sum(values):
     from qc_batch.scoring import exact_sum
 
     assert exact_sum(values) == sum((Fraction(v) for v in values), Fraction(0))
+
+
+@given(st.lists(st.fractions(max_denominator=1000), min_size=1, max_size=60))
+def test_exact_max_is_the_max(values):
+    from qc_batch.scoring import exact_max
+
+    assert exact_max(values) == max(values)

@@ -9,20 +9,19 @@ the other units.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import gc
 import os
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
 
+from . import collector
 from .audit import cross_unit_findings, indicator_findings, name_findings
 from .findings import Finding, sort_key
 from .ingest import REJECTED, FileEntry, Sheet, discover, process_file, resolve_duplicates, worker_init
@@ -103,28 +102,6 @@ def read_all(paths: Sequence[Path], settings: Settings, workers: int | None = No
     return out
 
 
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while the batch builds its results.
-
-    Results arrive as millions of small objects that live to the end of the
-    run; each automatic collection would walk all of them again (it took over
-    half the main process's time). Nothing the batch makes relies on the
-    collector: its objects are freed by reference counting. On the way out the
-    objects made meanwhile are moved out of the collector's reach
-    (``gc.freeze``), so that resuming does not walk them all either; a
-    reference cycle among them would only be freed with the process.
-    """
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if was:
-            gc.enable()
-
-
 def safe_file_stem(text: str, limit: int = 60) -> str:
     """A name safe on Windows and Linux: no separators, reserved characters or names."""
     text = unicodedata.normalize("NFKC", text)
@@ -181,7 +158,7 @@ def run_batch(input_dir: Path, settings: Settings, *, settings_file: Path | None
 
     ``progress(total)`` returns a callback advanced once per workbook read.
     """
-    with gc_paused():
+    with collector.paused():
         return _run_batch(input_dir, settings, settings_file, workers, progress, rubric or load_rubric())
 
 

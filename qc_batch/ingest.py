@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import gc
 import hashlib
 import os
 import signal
@@ -26,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from . import collector
 from . import sheet_names as sn
 from .audit import fingerprints, name_findings, unit_findings
 from .findings import Finding
@@ -142,15 +142,9 @@ def _alarm(_signum, _frame):
 
 
 def worker_init(memory_bytes: int = WORKER_MEMORY_BYTES) -> None:
-    """Bound a worker process's memory (where the platform allows it); collect its garbage.
-
-    A forked worker inherits the parent's paused collector (:func:`qc_batch.batch.gc_paused`)
-    and its objects: it collects again, leaving what it inherited out of every collection,
-    and less often (each file's objects die young, freed by reference counting)."""
+    """Bound a worker process's memory (where the platform allows it); see :func:`collector.in_worker`."""
     load_rubric()
-    gc.freeze()
-    gc.set_threshold(100_000, 50, 1000)
-    gc.enable()
+    collector.in_worker()
     try:
         import resource
 

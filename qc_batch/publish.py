@@ -8,16 +8,17 @@ complete (:class:`~qc_batch.outputs.Staging`).
 
 from __future__ import annotations
 
-import gc
 import multiprocessing as mp
 import os
+import sys
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .batch import BatchResult, gc_paused
+from . import collector
+from .batch import BatchResult
 from .comparison import write_comparison
 from .outputs import Staging
 from .report_data import ReportSet, peer_stats, summary_view, unit_view
@@ -43,11 +44,7 @@ _STATE: dict[str, Any] = {}
 
 
 def _init_worker(state: dict[str, Any] | None) -> None:
-    # a forked worker inherits the batch and the paused collector: collect again, but
-    # leave what was inherited out of every collection (and its memory pages shared)
-    gc.freeze()
-    gc.set_threshold(100_000, 50, 1000)
-    gc.enable()
+    collector.in_worker()
     if state is not None:
         _STATE.clear()
         _STATE.update(state)
@@ -66,18 +63,26 @@ def _unit_files(k: int) -> str:
     return u.id
 
 
+def _context():
+    """Fork where it is the platform's way (Linux): the workers then share the batch. Elsewhere
+    (Windows, macOS) spawn, and the batch goes to each worker once, through the initializer."""
+    if sys.platform.startswith("linux") and "fork" in mp.get_all_start_methods():
+        return mp.get_context("fork")
+    return mp.get_context("spawn")
+
+
 def _pool(n: int, state: dict[str, Any]) -> ProcessPoolExecutor:
-    if "fork" in mp.get_all_start_methods():
-        return ProcessPoolExecutor(max_workers=n, mp_context=mp.get_context("fork"),
-                                   initializer=_init_worker, initargs=(None,))
-    return ProcessPoolExecutor(max_workers=n, initializer=_init_worker, initargs=(state,))
+    ctx = _context()
+    shared = ctx.get_start_method() == "fork"
+    return ProcessPoolExecutor(max_workers=n, mp_context=ctx, initializer=_init_worker,
+                               initargs=(None if shared else state,))
 
 
 def publish(result: BatchResult, out: Path, generated_at: str, *, workers: int | None = None,
             template: Path | None = None, progress: Callable[[int], Callable[[int], None] | None] | None = None
             ) -> Published:
     """Write every output of a run into ``out``."""
-    with gc_paused():
+    with collector.paused():
         return _publish(result, out, generated_at, workers, template_path(template), progress)
 
 

@@ -200,3 +200,19 @@ def test_fast_returned_workbook_equals_the_plain_one(samples, tmp_path, unit):
                         x = other[c.coordinate]
                         assert x.value == c.value, (ws.title, c.coordinate)
                         assert (x.comment.text if x.comment else None) == (c.comment.text if c.comment else None)
+
+
+def test_outputs_are_the_same_where_workers_cannot_fork(samples, tmp_path, monkeypatch):
+    """Windows and macOS start workers by spawning: the batch reaches them through the pool's initializer."""
+    import multiprocessing
+
+    from qc_batch import publish as pub
+
+    result, _, out = samples
+    monkeypatch.setattr(pub, "_context", lambda: multiprocessing.get_context("spawn"))
+    spawned = publish(result, tmp_path / "out", GENERATED_AT, workers=2)
+    assert spawned.reports == len(result.units) > pub.PARALLEL_FROM
+    for u in result.units:
+        assert (tmp_path / "out" / "reports" / f"{u.id}.md").read_text(encoding="utf-8") == \
+            (out / "reports" / f"{u.id}.md").read_text(encoding="utf-8")
+        assert (tmp_path / "out" / "returned" / f"{u.id}_审核.xlsx").stat().st_size > 0

@@ -13,7 +13,7 @@ For every size N it
 2. measures the *floor*: the fastest plain read of the same files in one process
    (python-calamine reading every cell of every sheet, plus the defined names from
    ``xl/workbook.xml``);
-3. measures ingest + audit (``qc_batch.batch.run_batch``) in a fresh process, wall
+3. measures ingest + audit (``qc_batch.batch.run.run_batch``) in a fresh process, wall
    clock, and its peak memory (the process itself and its largest worker);
 4. measures the whole command a user runs (``python -m qc_batch run --quiet``), wall
    clock and peak memory, whatever outputs ``qc-batch run`` writes;
@@ -78,8 +78,8 @@ _GEN: dict[str, Any] = {}
 def _gen_init() -> None:
     import yaml
 
-    from qc_batch.regions import hunan
-    from qc_batch.rubric import load_rubric
+    from qc_batch.rubric.model import load_rubric
+    from qc_batch.rubric.regions import hunan
     from qc_batch.settings import parse_settings
 
     rubric = load_rubric()
@@ -91,7 +91,7 @@ def _gen_init() -> None:
 def unit_values(k: int) -> dict[str, Any]:
     """Raw named-cell values of made-up unit ``k``: the sample generator, with a distinct name."""
     from qc_batch import sample
-    from qc_batch import sheet_names as sn
+    from qc_batch.sheet import names as sn
 
     rubric, policy, parents = _GEN["rubric"], _GEN["policy"], _GEN["parents"]
     rng = random.Random(SEED * 1_000_003 + k)
@@ -114,8 +114,8 @@ def unit_values(k: int) -> dict[str, Any]:
 
 
 def _gen_one(job: tuple[int, str]) -> str:
-    from qc_batch.sheet_data import cached_results, interpret
-    from qc_batch.sheet_writer import Fill, write_score_sheet
+    from qc_batch.read.sheet_data import cached_results, interpret
+    from qc_batch.sheet.writer import Fill, write_score_sheet
 
     k, path = job
     rubric, policy = _GEN["rubric"], _GEN["policy"]
@@ -287,8 +287,8 @@ def child_run_batch(folder: Path, workers: int | None) -> None:
     """Child mode: time run_batch once and print one JSON line (time, memory, counts)."""
     import pickle
 
-    from qc_batch.batch import run_batch
-    from qc_batch.rubric import load_rubric
+    from qc_batch.batch.run import run_batch
+    from qc_batch.rubric.model import load_rubric
     from qc_batch.settings import load_settings
 
     settings_file = folder / "settings.yaml"

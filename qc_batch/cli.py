@@ -17,7 +17,7 @@ from pathlib import Path
 
 import click
 
-from . import __version__
+from qc_batch import __version__
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -39,7 +39,7 @@ class UserError(click.ClickException):
 
 
 def _settings(path: str | None, required: bool):
-    from .settings import SettingsError, load_settings
+    from qc_batch.settings import SettingsError, load_settings
 
     if path is None:
         default = Path("input/settings.yaml")
@@ -79,8 +79,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
               help="年度设置文件：把全国平均参考值写入模板。Settings file whose reference values the sheet shows.")
 def template(output: str, settings: str | None) -> None:
     """生成可填写的评分表模板（Excel）。Write the fillable score sheet."""
-    from .scoring import Policy
-    from .sheet_writer import write_score_sheet
+    from qc_batch.engine.scoring import Policy
+    from qc_batch.sheet.writer import write_score_sheet
 
     policy = _settings(settings, required=False).policy if settings else Policy()
     try:
@@ -97,7 +97,7 @@ def template(output: str, settings: str | None) -> None:
 @click.option("--year", default=2026, show_default=True, help="示例数据的评价年度。")
 def sample(output: str, seed: int, year: int) -> None:
     """生成示例填报工作簿和示例设置文件（示例数据）。Write sample filled workbooks."""
-    from .sample import write_samples
+    from qc_batch.sample import write_samples
 
     try:
         written = write_samples(Path(output), seed=seed, year=year)
@@ -126,8 +126,8 @@ def run(input_dir: str, output_dir: str, settings: str | None, workers: int | No
 
     import jinja2
 
-    from .batch import run_batch
-    from .publish import publish
+    from qc_batch.batch.run import run_batch
+    from qc_batch.outputs.publish import publish
 
     folder = Path(input_dir)
     if not folder.is_dir():
@@ -168,7 +168,7 @@ def run(input_dir: str, output_dir: str, settings: str | None, workers: int | No
 
 
 def _register_mail() -> None:
-    from .mail import mail
+    from qc_batch.mail.mailer import mail
 
     cli.add_command(mail)
 

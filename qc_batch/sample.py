@@ -15,13 +15,13 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from . import sheet_names as sn
-from .regions import hunan
-from .rubric import Input, Rubric, load_rubric
-from .scoring import Policy
-from .settings import Settings, parse_settings
-from .sheet_data import cached_results, interpret, sheet_view
-from .sheet_writer import Fill, write_score_sheet
+from qc_batch.engine.scoring import Policy
+from qc_batch.read.sheet_data import cached_results, interpret, sheet_view
+from qc_batch.rubric.model import Input, Rubric, load_rubric
+from qc_batch.rubric.regions import hunan
+from qc_batch.settings import Settings, parse_settings
+from qc_batch.sheet import names as sn
+from qc_batch.sheet.writer import Fill, write_score_sheet
 
 COUNTIES = [
     ("浏阳市", "长沙市"), ("长沙县", "长沙市"), ("醴陵市", "株洲市"), ("攸县", "株洲市"),

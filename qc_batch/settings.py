@@ -10,9 +10,9 @@ from typing import Any
 
 import yaml
 
-from .expr import REFERENCES, REFS
-from .rubric import Rubric, load_rubric
-from .scoring import Policy
+from qc_batch.engine.scoring import Policy
+from qc_batch.rubric.expr import REFERENCES, REFS
+from qc_batch.rubric.model import Rubric, load_rubric
 
 TOP_KEYS = {"year", "references", "na_policy", "rank_fraction", "expected_units", "peer_reference",
             "smtp", "address_book", "mail"}

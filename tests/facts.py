@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
 
-from qc_batch.rubric import load_rubric
-from qc_batch.scoring import Policy, UnitScore, score_unit
+from qc_batch.engine.scoring import Policy, UnitScore, score_unit
+from qc_batch.rubric.model import load_rubric
 
 RUBRIC = load_rubric()
 

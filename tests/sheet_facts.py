@@ -12,11 +12,10 @@ import random
 from fractions import Fraction
 from typing import Any
 
-from qc_batch import expr
-from qc_batch import sheet_names as sn
-from qc_batch.excel_formula import ref_name
-from qc_batch.readers import FALSE_WORDS, TRUE_WORDS
-from qc_batch.rubric import Input, Rubric
+from qc_batch.read.cells import FALSE_WORDS, TRUE_WORDS
+from qc_batch.rubric.excel_formula import ref_name
+from qc_batch.rubric.model import Input, Rubric, expr
+from qc_batch.sheet import names as sn
 
 ROUND_BASES = (1000, 25000, 100000, 350000, 1200)
 

@@ -6,12 +6,12 @@ from fractions import Fraction
 
 import pytest
 
-from qc_batch import sheet_names as sn
-from qc_batch.audit import cross_unit_findings, unit_findings
-from qc_batch.findings import CATALOGUE, SEVERITIES
-from qc_batch.rubric import load_rubric
-from qc_batch.scoring import Policy, score_unit, sheet_bands
-from qc_batch.sheet_data import interpret
+from qc_batch.engine.audit import cross_unit_findings, unit_findings
+from qc_batch.engine.findings import CATALOGUE, SEVERITIES
+from qc_batch.engine.scoring import Policy, score_unit, sheet_bands
+from qc_batch.read.sheet_data import interpret
+from qc_batch.rubric.model import load_rubric
+from qc_batch.sheet import names as sn
 
 from . import workbooks as wb
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from qc_batch.rubric import load_rubric
-from qc_batch.scoring import score_unit
+from qc_batch.engine.scoring import score_unit
+from qc_batch.read.sheet_data import interpret
+from qc_batch.read.workbook import read_workbook
+from qc_batch.rubric.model import load_rubric
 from qc_batch.settings import load_settings
-from qc_batch.sheet_data import interpret
-from qc_batch.workbook_reader import read_workbook
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "input"
@@ -98,7 +98,8 @@ def test_rerun_gives_identical_results_apart_from_timestamp(workdir, first_run):
 
 
 def test_a_failing_run_leaves_the_previous_output(workdir, first_run, monkeypatch):
-    from qc_batch import cli, publish
+    from qc_batch import cli
+    from qc_batch.outputs import publish
 
     before = (workdir / "output" / "results.json").read_bytes()
 

@@ -6,7 +6,7 @@ from fractions import Fraction
 
 import pytest
 
-from qc_batch.expr import (
+from qc_batch.rubric.expr import (
     BOOL,
     NUM,
     And,

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from qc_batch import sheet_names as sn
-from qc_batch.batch import run_batch, safe_file_stem, unit_ids
-from qc_batch.ingest import ACCEPTED, REJECTED, SETTINGS, SUPERSEDED
-from qc_batch.scoring import score_unit
+from qc_batch.batch.ingest import ACCEPTED, REJECTED, SETTINGS, SUPERSEDED
+from qc_batch.batch.run import run_batch, safe_file_stem, unit_ids
+from qc_batch.engine.scoring import score_unit
+from qc_batch.read.sheet_data import interpret
 from qc_batch.settings import parse_settings
-from qc_batch.sheet_data import interpret
+from qc_batch.sheet import names as sn
 
 from . import workbooks as wb
 
@@ -171,7 +171,7 @@ def test_unit_ids_unique_when_names_repeat(batch):
 
 
 def test_an_oversized_file_is_refused_before_it_is_read(tmp_path, monkeypatch):
-    from qc_batch import workbook_reader
+    from qc_batch.read import workbook as workbook_reader
 
     folder = tmp_path / "input"
     folder.mkdir()
@@ -187,7 +187,7 @@ def test_a_damaged_part_inside_the_zip_is_reported_as_corrupt(tmp_path, member):
     """Bytes flipped inside one compressed part (the zip's directory intact): 文件损坏, not an internal error."""
     import zipfile
 
-    from qc_batch.ingest import process_file
+    from qc_batch.batch.ingest import process_file
 
     path = wb.write_filled(tmp_path / "好.xlsx", wb.unit_values(0))
     data = bytearray(path.read_bytes())

@@ -24,7 +24,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from click.testing import CliRunner
 
-from qc_batch.mail import (
+from qc_batch.mail.mailer import (
     LOG_NAME,
     build_messages,
     mail,

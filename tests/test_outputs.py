@@ -12,10 +12,10 @@ import openpyxl
 import pytest
 import yaml
 
-from qc_batch.batch import run_batch
-from qc_batch.publish import publish
-from qc_batch.reports import cjk_font_path, md
-from qc_batch.returned import SHEET_AUDIT
+from qc_batch.batch.run import run_batch
+from qc_batch.outputs.publish import publish
+from qc_batch.outputs.reports import cjk_font_path, md
+from qc_batch.outputs.returned import SHEET_AUDIT
 from qc_batch.settings import load_settings, parse_settings
 
 from . import workbooks as wb
@@ -106,8 +106,8 @@ def test_chart_png_holds_exactly_the_drawn_image(samples, tmp_path):
     """The PNG is written by our own encoder: Pillow must read back the same pixels and colours."""
     from PIL import Image
 
-    from qc_batch.report_data import build_views
-    from qc_batch.reports import _draw_chart, group_chart
+    from qc_batch.outputs.report_data import build_views
+    from qc_batch.outputs.reports import _draw_chart, group_chart
 
     if cjk_font_path() is None:
         pytest.skip("no CJK font on this machine")
@@ -177,8 +177,8 @@ def test_fast_returned_workbook_equals_the_plain_one(samples, tmp_path, unit):
     """The patched workbook is, cell by cell, what xlsxwriter writes the slow way."""
     import warnings
 
-    from qc_batch.report_data import build_views
-    from qc_batch.returned import write_returned, write_returned_plain
+    from qc_batch.outputs.report_data import build_views
+    from qc_batch.outputs.returned import write_returned, write_returned_plain
 
     result, _, _ = samples
     u = next(x for x in result.units if x.id == unit)
@@ -206,7 +206,7 @@ def test_outputs_are_the_same_where_workers_cannot_fork(samples, tmp_path, monke
     """Windows and macOS start workers by spawning: the batch reaches them through the pool's initializer."""
     import multiprocessing
 
-    from qc_batch import publish as pub
+    from qc_batch.outputs import publish as pub
 
     result, _, out = samples
     monkeypatch.setattr(pub, "_context", lambda: multiprocessing.get_context("spawn"))

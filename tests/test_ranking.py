@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qc_batch.ranking import Entrant, PeerGroup, cut_offs, rank_all
-from qc_batch.scoring import Policy, rank_values, sheet_bands
+from qc_batch.engine.ranking import Entrant, PeerGroup, cut_offs, rank_all
+from qc_batch.engine.scoring import Policy, rank_values, sheet_bands
 
 from .facts import BEST, RANKED, RUBRIC, score
 

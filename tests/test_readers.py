@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qc_batch import readers
-from qc_batch.rubric import load_rubric
+from qc_batch.read import cells as readers
+from qc_batch.rubric.model import load_rubric
 
 RUBRIC = load_rubric()
 BOOL = RUBRIC.input("1.2.a")

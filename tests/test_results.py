@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qc_batch.batch import run_batch
-from qc_batch.results import num, results_json
+from qc_batch.batch.run import run_batch
+from qc_batch.outputs.results import num, results_json
 from qc_batch.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,7 +61,7 @@ def test_results_json_is_one_document_with_a_line_per_unit(result):
 def test_finding_to_dict_carries_every_field():
     from dataclasses import asdict, fields
 
-    from qc_batch.findings import Finding
+    from qc_batch.engine.findings import Finding
 
     f = Finding("CLAIM_ABOVE_SCORE", "m", "2.4", "2.4.c1", "评分表!J20", "12", "3", "QC_2_4_CLAIM")
     d = f.to_dict()

@@ -9,8 +9,8 @@ from fractions import Fraction
 import pytest
 import yaml
 
-from qc_batch.expr import ExprError
-from qc_batch.rubric import RubricError, name_for, parse_rubric
+from qc_batch.rubric.expr import ExprError
+from qc_batch.rubric.model import RubricError, name_for, parse_rubric
 
 from .facts import (
     ALL_FRONT,
@@ -185,7 +185,7 @@ CONTRADICTION_EXAMPLES = [
 
 @pytest.mark.parametrize(("code", "values"), CONTRADICTION_EXAMPLES)
 def test_spec_contradiction_examples_are_in_the_rubric(code, values):
-    from qc_batch.expr import Env, evaluate
+    from qc_batch.rubric.expr import Env, evaluate
 
     ind = RUBRIC.indicator(code)
     assert any(evaluate(c.when, Env(values, {})) is True for c in ind.contradictions)

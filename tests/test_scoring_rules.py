@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qc_batch.scoring import round_half_up
+from qc_batch.engine.scoring import round_half_up
 
 from .facts import (
     ALL_FRONT,
@@ -692,13 +692,13 @@ def test_unit_score_group_points_and_indicator_lost():
 
 @given(st.lists(st.one_of(st.fractions(max_denominator=1000), st.integers(-10**6, 10**6)), max_size=60))
 def test_exact_sum_is_the_sum(values):
-    from qc_batch.scoring import exact_sum
+    from qc_batch.engine.scoring import exact_sum
 
     assert exact_sum(values) == sum((Fraction(v) for v in values), Fraction(0))
 
 
 @given(st.lists(st.fractions(max_denominator=1000), min_size=1, max_size=60))
 def test_exact_max_is_the_max(values):
-    from qc_batch.scoring import exact_max
+    from qc_batch.engine.scoring import exact_max
 
     assert exact_max(values) == max(values)

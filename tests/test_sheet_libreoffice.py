@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from qc_batch import sheet_names as sn
-from qc_batch.excel_formula import ref_name
-from qc_batch.readers import read_value
-from qc_batch.rubric import load_rubric
-from qc_batch.scoring import Policy
-from qc_batch.sheet_data import cached_results, interpret
+from qc_batch.engine.scoring import Policy
+from qc_batch.read.cells import read_value
+from qc_batch.read.sheet_data import cached_results, interpret
+from qc_batch.rubric.excel_formula import ref_name
+from qc_batch.rubric.model import load_rubric
+from qc_batch.sheet import names as sn
 
 from .lo.bridge import run_lo
 from .sheet_facts import random_sheet
@@ -109,7 +109,7 @@ def test_rows_inserted_and_saved_by_libreoffice_do_not_change_scores(tmp_path):
     """Ingest finds inputs by name: a sheet with inserted rows, saved by a real client, scores the same."""
     import yaml
 
-    from qc_batch.batch import run_batch
+    from qc_batch.batch.run import run_batch
     from qc_batch.settings import parse_settings
 
     from . import workbooks as wb

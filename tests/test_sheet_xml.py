@@ -1,4 +1,4 @@
-"""The plain-XML cell reader (qc_batch.sheet_xml) gives what python-calamine gives."""
+"""The plain-XML cell reader (qc_batch.read.sheet_xml) gives what python-calamine gives."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qc_batch import sheet_xml
-from qc_batch import workbook_reader as wr
-from qc_batch.ingest import _names, formula_names
-from qc_batch.readers import read_date_value
+from qc_batch.batch.ingest import _names, formula_names
+from qc_batch.read import sheet_xml
+from qc_batch.read import workbook as wr
+from qc_batch.read.cells import read_date_value
 
 from . import workbooks as wb
 from .lo.bridge import run_lo

@@ -8,9 +8,9 @@ import openpyxl
 import pytest
 from openpyxl.utils import range_boundaries
 
-from qc_batch import sheet_names as sn
-from qc_batch.rubric import load_rubric
-from qc_batch.sheet_writer import write_score_sheet
+from qc_batch.rubric.model import load_rubric
+from qc_batch.sheet import names as sn
+from qc_batch.sheet.writer import write_score_sheet
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "templates" / "score_sheet.xlsx"

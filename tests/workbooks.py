@@ -9,11 +9,11 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from qc_batch.rubric import load_rubric
+from qc_batch.engine.scoring import Policy
+from qc_batch.read.sheet_data import cached_results, interpret
+from qc_batch.rubric.model import load_rubric
 from qc_batch.sample import REFERENCES, sample_units
-from qc_batch.scoring import Policy
-from qc_batch.sheet_data import cached_results, interpret
-from qc_batch.sheet_writer import Fill, write_score_sheet
+from qc_batch.sheet.writer import Fill, write_score_sheet
 
 RUBRIC = load_rubric()
 POLICY = Policy(refs=dict(REFERENCES))

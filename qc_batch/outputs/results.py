@@ -12,9 +12,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any
 
-from . import __version__
-from .batch import BatchResult, UnitResult
-from .readers import read_text
+from qc_batch import __version__
+from qc_batch.batch.run import BatchResult, UnitResult
+from qc_batch.read.cells import read_text
 
 SCHEMA = "qc-batch/results"
 SCHEMA_VERSION = 1

@@ -2,7 +2,7 @@
 
 Pure: takes ``{defined name: raw cell value}`` (as any reader returns it) and
 gives the unit's header, facts, vetoes, claims and evidence, each input with
-its :class:`~qc_batch.readers.Reading` (value or Chinese reason). Also
+its :class:`~qc_batch.read.cells.Reading` (value or Chinese reason). Also
 computes what the sheet's own formulas show for those values, which the
 sheet writer stores as cached results.
 """
@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from . import readers
-from . import sheet_names as sn
-from .readers import Reading
-from .rubric import Rubric
-from .scoring import Policy, UnitScore, exact_sum, rescore_ranked, round_half_up, score_unit, sheet_bands
+from qc_batch.engine.scoring import Policy, UnitScore, exact_sum, rescore_ranked, round_half_up, score_unit, sheet_bands
+from qc_batch.read import cells as readers
+from qc_batch.read.cells import Reading
+from qc_batch.rubric.model import Rubric
+from qc_batch.sheet import names as sn
 
 Raw = Mapping[str, Any]
 
@@ -86,7 +86,7 @@ def interpret(rubric: Rubric, raw: Raw) -> SheetData:
 
 def sheet_view(rubric: Rubric, data: SheetData, policy: Policy, *, optimistic: bool = False) -> UnitScore:
     """The score as the sheet's own formulas compute it (ranking assumed, see
-    :func:`qc_batch.scoring.sheet_bands`)."""
+    :func:`qc_batch.engine.scoring.sheet_bands`)."""
     facts = data.facts
     return score_unit(rubric, facts, data.veto_values, policy,
                       sheet_bands(rubric, facts, optimistic=optimistic))
@@ -94,7 +94,7 @@ def sheet_view(rubric: Rubric, data: SheetData, policy: Policy, *, optimistic: b
 
 def cached_results(rubric: Rubric, data: SheetData, policy: Policy,
                    pess: UnitScore | None = None) -> dict[str, Any]:
-    """Formula results for the sheet writer, keyed like :class:`~qc_batch.sheet_writer.Fill`.
+    """Formula results for the sheet writer, keyed like :class:`~qc_batch.sheet.writer.Fill`.
 
     ``pess`` is :func:`sheet_view` of the same data when the caller has it
     already (ingest computes it); only the ranked indicators are then scored again.

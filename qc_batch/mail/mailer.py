@@ -47,8 +47,8 @@ from urllib.parse import unquote, urlsplit
 
 import click
 
-from .outputs import atomic_write_bytes
-from .settings import Settings
+from qc_batch.outputs.staging import atomic_write_bytes
+from qc_batch.settings import Settings
 
 POLICY = SMTP_POLICY  # CRLF line ends, RFC 2047 headers, RFC 2231 file names
 LOG_NAME = "mail_log.jsonl"
@@ -990,8 +990,8 @@ def mail(output_dir: str, settings_file: str, send: bool, resend: tuple[str, ...
     qc-batch mail          生成 outbox/*.eml 供检查，不发送
     qc-batch mail --send   发送尚未发送或报告已更新的单位
     """
-    from .cli import EXIT_IO, EXIT_MAIL, EXIT_SETTINGS, EXIT_USAGE, UserError
-    from .settings import SettingsError, load_settings
+    from qc_batch.cli import EXIT_IO, EXIT_MAIL, EXIT_SETTINGS, EXIT_USAGE, UserError
+    from qc_batch.settings import SettingsError, load_settings
 
     echo = _echo(quiet)
     out = Path(output_dir)

@@ -3,7 +3,7 @@
 The workbook mirrors Table A.1 and is filled offline in Excel, WPS or
 LibreOffice. Everything it shows comes from the rubric: labels, dropdowns,
 validation limits and the live formulas (compiled by
-:mod:`qc_batch.excel_formula`). The same writer fills the template with a
+:mod:`qc_batch.rubric.excel_formula`). The same writer fills the template with a
 unit's values (samples, returned copies), storing the engine's results as the
 formulas' cached values so that a program that does not recalculate on load
 still shows the right numbers.
@@ -24,14 +24,14 @@ import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
-from . import __version__
-from . import sheet_names as sn
-from .excel_formula import NO_LIST, YES_LIST, Compiler, ref_name
-from .expr import REFERENCES
-from .readers import FALSE_WORDS, TRUE_WORDS
-from .regions import hunan
-from .rubric import KIND_LABELS, Indicator, Input, Rubric, load_rubric
-from .scoring import Policy
+from qc_batch import __version__
+from qc_batch.engine.scoring import Policy
+from qc_batch.read.cells import FALSE_WORDS, TRUE_WORDS
+from qc_batch.rubric.excel_formula import NO_LIST, YES_LIST, Compiler, ref_name
+from qc_batch.rubric.expr import REFERENCES
+from qc_batch.rubric.model import KIND_LABELS, Indicator, Input, Rubric, load_rubric
+from qc_batch.rubric.regions import hunan
+from qc_batch.sheet import names as sn
 
 FONT = "宋体"
 # Excel's limits for data validation texts; longer ones make Excel "repair" the file.

@@ -18,8 +18,8 @@ from typing import Any
 
 import yaml
 
-from . import expr
-from .expr import Node
+from qc_batch.rubric import expr
+from qc_batch.rubric.expr import Node
 
 KINDS = ("bool", "tier", "pct", "int", "num", "rank")
 NUMERIC_KINDS = ("pct", "int", "num", "rank")

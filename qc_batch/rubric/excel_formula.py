@@ -21,9 +21,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from . import expr
-from .expr import And, Arith, Compare, Func, Given, Node, Not, Num, Or, RankBand, Ref, Var
-from .rubric import Indicator, Input, Part
+from qc_batch.rubric.expr import And, Arith, Compare, Func, Given, Node, Not, Num, Or, RankBand, Ref, Var
+from qc_batch.rubric.model import Indicator, Input, Part, expr
 
 RATIO_DECIMALS = 10
 PCT_DECIMALS = 4

@@ -4,7 +4,7 @@ Pure functions, no I/O. Facts are keyed by input code (``"1.3.a"``; a tier
 indicator's single input is keyed by the indicator code, ``"1.1"``): booleans
 for bool inputs, the option letter for tiers, :class:`~fractions.Fraction` for
 numbers (percentages as percent values, ``97.5``), ``None`` for missing.
-Ranking items need the unit's band among its peers (see :mod:`qc_batch.ranking`);
+Ranking items need the unit's band among its peers (see :mod:`qc_batch.engine.ranking`);
 without it they are unknown and earn nothing.
 """
 
@@ -18,9 +18,8 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Literal
 
-from . import expr
-from .expr import Band, Env, Value
-from .rubric import Indicator, Input, Option, Part, Rubric
+from qc_batch.rubric.expr import Band, Env, Value
+from qc_batch.rubric.model import Indicator, Input, Option, Part, Rubric, expr
 
 NaPolicy = Literal["prorate", "full"]
 STATUS_PASS = "合格"

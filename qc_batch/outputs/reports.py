@@ -19,9 +19,9 @@ from urllib.parse import quote
 import jinja2
 from PIL import Image, ImageDraw, ImageFont
 
-from .deflate import png_palette
+from qc_batch.outputs.deflate import png_palette
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_NAME = "report.md.j2"
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]#|~])")

@@ -15,11 +15,11 @@ from typing import Any
 
 import xlsxwriter
 
-from .batch import UnitResult
-from .rubric import Rubric
-from .scoring import Policy
-from .sheet_data import cached_results
-from .sheet_writer import FONT, Fill, write_score_sheet
+from qc_batch.batch.run import UnitResult
+from qc_batch.engine.scoring import Policy
+from qc_batch.read.sheet_data import cached_results
+from qc_batch.rubric.model import Rubric
+from qc_batch.sheet.writer import FONT, Fill, write_score_sheet
 
 SHEET_AUDIT = "审核结果"
 NOTE_MAX = 1000
@@ -137,6 +137,6 @@ def write_returned_plain(path: Path, u: UnitResult, rubric: Rubric, policy: Poli
 
 def write_returned(path: Path, u: UnitResult, rubric: Rubric, policy: Policy, view: dict[str, Any]) -> None:
     """The fast writer: the same workbook as :func:`write_returned_plain`, patched from a base."""
-    from .returned_patch import patched_workbook
+    from qc_batch.outputs.returned_patch import patched_workbook
 
     path.write_bytes(patched_workbook(u, rubric, policy, notes_for(u), audit_rows(u, rubric, view)))

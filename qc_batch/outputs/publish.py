@@ -3,7 +3,7 @@
 ``results.json``, ``comparison.xlsx``, ``index.md``, ``reports/<id>.md`` with
 ``reports/<id>.png``, and ``returned/<id>_审核.xlsx``. The per-unit files are
 written by worker processes; the whole set is moved into place only when
-complete (:class:`~qc_batch.outputs.Staging`).
+complete (:class:`~qc_batch.outputs.staging.Staging`).
 """
 
 from __future__ import annotations
@@ -17,14 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import collector
-from .batch import BatchResult
-from .comparison import write_comparison
-from .outputs import Staging
-from .report_data import ReportSet, peer_stats, summary_view, unit_view
-from .reports import cjk_font_path, group_chart, index_markdown, render_report, template_path
-from .results import results_json
-from .returned import write_returned
+from qc_batch.batch.run import BatchResult, collector
+from qc_batch.outputs.comparison import write_comparison
+from qc_batch.outputs.report_data import ReportSet, peer_stats, summary_view, unit_view
+from qc_batch.outputs.reports import cjk_font_path, group_chart, index_markdown, render_report, template_path
+from qc_batch.outputs.results import results_json
+from qc_batch.outputs.returned import write_returned
+from qc_batch.outputs.staging import Staging
 
 PARALLEL_FROM = 12
 

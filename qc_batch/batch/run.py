@@ -21,14 +21,14 @@ from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
 
-from . import collector
-from .audit import cross_unit_findings, indicator_findings, name_findings
-from .findings import Finding, sort_key
-from .ingest import REJECTED, FileEntry, Sheet, discover, process_file, resolve_duplicates, worker_init
-from .ranking import Entrant, Standing, rank_all
-from .rubric import Rubric, load_rubric
-from .scoring import UnitScore, rank_values, rescore_ranked
-from .settings import ExpectedUnit, Settings
+from qc_batch.batch import collector
+from qc_batch.batch.ingest import REJECTED, FileEntry, Sheet, discover, process_file, resolve_duplicates, worker_init
+from qc_batch.engine.audit import cross_unit_findings, indicator_findings, name_findings
+from qc_batch.engine.findings import Finding, sort_key
+from qc_batch.engine.ranking import Entrant, Standing, rank_all
+from qc_batch.engine.scoring import UnitScore, rank_values, rescore_ranked
+from qc_batch.rubric.model import Rubric, load_rubric
+from qc_batch.settings import ExpectedUnit, Settings
 
 PARALLEL_FROM = 12  # fewer files are read in this process
 BAND_LABELS = {"front": "前列", "middle": "中游", "other": "未进入前列或中游", None: "无法排名"}

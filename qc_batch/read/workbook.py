@@ -25,7 +25,7 @@ from xml.parsers import expat
 
 import python_calamine
 
-from . import sheet_xml
+from qc_batch.read import sheet_xml
 
 MAX_FILE_BYTES = 25 * 1024 * 1024
 MAX_ZIP_ENTRIES = 2000
@@ -274,7 +274,7 @@ def read_workbook(path: str | Path, wanted: Mapping[str, Any] | None = None,
     are names whose cells should hold formulas (checked cheaply in the raw
     sheet XML). ``data`` is the file's content when the caller has read it
     already (the file is then read only once). The cells are read from the
-    sheets' XML when it is plain (:mod:`qc_batch.sheet_xml`), otherwise (or with
+    sheets' XML when it is plain (:mod:`qc_batch.read.sheet_xml`), otherwise (or with
     ``plain=False``) with python-calamine. Raises :class:`WorkbookError` when the
     file cannot be read.
     """

@@ -21,7 +21,7 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any
 
-from .rubric import Input
+from qc_batch.rubric.model import Input
 
 #: Accepted words for 是 / 否 (compared after NFKC, trimming and case folding).
 TRUE_WORDS = ("是", "有", "Y", "YES", "√", "TRUE", "1")

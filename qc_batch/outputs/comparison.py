@@ -15,12 +15,12 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
-from . import __version__
-from .batch import BatchResult, UnitResult
-from .expr import REFERENCES
-from .findings import ERROR, WARNING
-from .ingest import STATUS_LABELS
-from .report_data import ReportSet
+from qc_batch import __version__
+from qc_batch.batch.ingest import STATUS_LABELS
+from qc_batch.batch.run import BatchResult, UnitResult
+from qc_batch.engine.findings import ERROR, WARNING
+from qc_batch.outputs.report_data import ReportSet
+from qc_batch.rubric.expr import REFERENCES
 
 FONT = "宋体"
 

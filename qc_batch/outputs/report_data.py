@@ -14,13 +14,12 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from . import expr
-from .audit import fmt_points
-from .batch import BatchResult, UnitResult
-from .findings import ERROR, NOTE, WARNING, Finding
-from .readers import shown
-from .rubric import Indicator, Part, Rubric
-from .scoring import STATUS_FAIL, STATUS_PASS, STATUS_VETO, IndicatorScore, exact_max, exact_sum
+from qc_batch.batch.run import BatchResult, UnitResult
+from qc_batch.engine.audit import fmt_points
+from qc_batch.engine.findings import ERROR, NOTE, WARNING, Finding
+from qc_batch.engine.scoring import STATUS_FAIL, STATUS_PASS, STATUS_VETO, IndicatorScore, exact_max, exact_sum
+from qc_batch.read.cells import shown
+from qc_batch.rubric.model import Indicator, Part, Rubric, expr
 
 #: A unit whose total is within this many points of the pass mark is "near the line".
 NEAR_LINE = 30

@@ -2,7 +2,7 @@
 template identity and the defined names that are not per-indicator.
 
 Input, claim, evidence and score names come from the rubric
-(:func:`qc_batch.rubric.name_for`).
+(:func:`qc_batch.rubric.model.name_for`).
 """
 
 from __future__ import annotations

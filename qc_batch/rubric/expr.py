@@ -4,7 +4,7 @@ Conditions and point formulas in ``rubric.yaml`` are written in a whitelisted
 subset of Python syntax, parsed once with :mod:`ast` into the frozen nodes
 below and never executed as Python. Two back ends read the nodes: the exact
 evaluator here (three-valued logic over :class:`fractions.Fraction`) and the
-Excel compiler in :mod:`qc_batch.excel_formula`, so the live sheet and the
+Excel compiler in :mod:`qc_batch.rubric.excel_formula`, so the live sheet and the
 engine apply the same rule.
 
 Three-valued logic: a missing input, an unreadable one or a division by zero

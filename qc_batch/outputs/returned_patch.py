@@ -8,7 +8,7 @@ style — and for each unit its XML is patched: the unit's values go into the
 blank cells (as inline strings or numbers), every formula's cached result is
 recomputed from the unit's facts (the writer recorded how), comments and
 highlights are kept only where a finding is, and the 审核结果 rows are
-written. :func:`qc_batch.returned.write_returned_plain` writes the same
+written. :func:`qc_batch.outputs.returned.write_returned_plain` writes the same
 workbook the slow way; a test compares the two cell by cell.
 """
 
@@ -27,13 +27,13 @@ from xml.sax.saxutils import escape
 
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
-from .batch import UnitResult
-from .deflate import crc32, deflate_raw
-from .ingest import required_names
-from .rubric import Rubric
-from .scoring import Policy
-from .sheet_data import cached_results, interpret
-from .sheet_writer import Fill, build
+from qc_batch.batch.ingest import required_names
+from qc_batch.batch.run import UnitResult
+from qc_batch.engine.scoring import Policy
+from qc_batch.outputs.deflate import crc32, deflate_raw
+from qc_batch.read.sheet_data import cached_results, interpret
+from qc_batch.rubric.model import Rubric
+from qc_batch.sheet.writer import Fill, build
 
 _CTRL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _BLANK = re.compile(r'<c r="([A-Z]+[0-9]+)" s="([0-9]+)"/>')
@@ -57,7 +57,7 @@ class _FillView:
         return self.fill.cached.get(name, default)
 
     def _unit_line(self) -> str:
-        from .sheet_writer import _Writer
+        from qc_batch.sheet.writer import _Writer
 
         return _Writer._unit_line(self)  # type: ignore[arg-type]
 
@@ -167,7 +167,7 @@ def base_for(rubric: Rubric, policy: Policy) -> Base:
 
 
 def _make_base(rubric: Rubric, policy: Policy) -> Base:
-    from .returned import SHEET_AUDIT, _audit_sheet
+    from qc_batch.outputs.returned import SHEET_AUDIT, _audit_sheet
 
     fillable = list(required_names(rubric))  # every cell an official fills
     formats: dict[str, Any] = {}

@@ -16,7 +16,7 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from .expr import Band
+from qc_batch.rubric.expr import Band
 
 
 @dataclass(frozen=True)

@@ -15,14 +15,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from fractions import Fraction
 
-from . import expr
-from . import sheet_names as sn
-from .expr import REFERENCES, Env
-from .findings import Finding
-from .readers import Reading, shown
-from .rubric import YEAR_LABELS, Indicator, Rubric
-from .scoring import IndicatorScore, Policy, UnitScore, indicator_values
-from .sheet_data import SheetData
+from qc_batch.engine.findings import Finding
+from qc_batch.engine.scoring import IndicatorScore, Policy, UnitScore, indicator_values
+from qc_batch.read.cells import Reading, shown
+from qc_batch.read.sheet_data import SheetData
+from qc_batch.rubric.expr import REFERENCES, Env
+from qc_batch.rubric.model import YEAR_LABELS, Indicator, Rubric, expr
+from qc_batch.sheet import names as sn
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 

@@ -25,14 +25,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from . import collector
-from . import sheet_names as sn
-from .audit import fingerprints, name_findings, unit_findings
-from .findings import Finding
-from .rubric import Rubric, load_rubric
-from .scoring import Policy, UnitScore, rank_values, score_unit, sheet_bands
-from .sheet_data import SheetData, interpret
-from .workbook_reader import WorkbookError, check_size, read_workbook
+from qc_batch.batch import collector
+from qc_batch.engine.audit import fingerprints, name_findings, unit_findings
+from qc_batch.engine.findings import Finding
+from qc_batch.engine.scoring import Policy, UnitScore, rank_values, score_unit, sheet_bands
+from qc_batch.read.sheet_data import SheetData, interpret
+from qc_batch.read.workbook import WorkbookError, check_size, read_workbook
+from qc_batch.rubric.model import Rubric, load_rubric
+from qc_batch.sheet import names as sn
 
 ACCEPTED, SUPERSEDED, REJECTED, SETTINGS = "accepted", "superseded", "rejected", "settings"
 STATUS_LABELS = {ACCEPTED: "受理", SUPERSEDED: "已被新版本替代", REJECTED: "拒收", SETTINGS: "设置文件"}

@@ -1,0 +1,1 @@
+"""The yearly run: per-file ingest in workers, duplicates, ranking across units."""

@@ -1,0 +1,1 @@
+"""Pure scoring, ranking and audit over typed facts."""

@@ -1,0 +1,1 @@
+"""The reports by e-mail, exactly once."""

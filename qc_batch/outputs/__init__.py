@@ -1,0 +1,1 @@
+"""Everything a run writes: results.json, comparison.xlsx, reports, returned workbooks."""

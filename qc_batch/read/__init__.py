@@ -1,0 +1,1 @@
+"""Safe reading of untrusted workbooks and typing of their cells."""

@@ -1,0 +1,1 @@
+"""The fillable score sheet template (xlsxwriter)."""

@@ -154,3 +154,29 @@ def test_summary_shows_pass_mark_and_ranking_assumption(committed):
     texts = " ".join(str(c.value) for row in ws.iter_rows() for c in row if c.value is not None)
     assert str(RUBRIC.pass_mark) in texts
     assert "未进入前列" in texts and "排名" in texts
+
+
+def test_workbook_structure_is_locked(committed):
+    """Sheets cannot be renamed, moved or deleted (ingest finds them by name)."""
+    assert committed.security is not None and committed.security.lockStructure
+
+
+def test_the_private_xlsxwriter_method_the_writer_extends_is_unchanged():
+    """``_Worksheet`` memoises xlsxwriter's private ``Worksheet._prepare_formula``; setup.cfg pins
+    xlsxwriter to the tested versions, and this fails loudly when that method changes."""
+    import inspect
+
+    from xlsxwriter.worksheet import Worksheet
+
+    from qc_batch.sheet import writer
+
+    method = getattr(Worksheet, writer.PREPARE_FORMULA, None)
+    assert method is not None, "xlsxwriter no longer has Worksheet._prepare_formula: update sheet/writer.py"
+    assert tuple(inspect.signature(method).parameters) == writer.PREPARE_FORMULA_PARAMS
+    ours, theirs = writer._Worksheet(), Worksheet()
+    for ws in (ours, theirs):
+        ws.use_future_functions = True
+    for formula in ("=SUM(QC_A,QC_B)", "=IFERROR(CHOOSE(FIND(UPPER(LEFT(TRIM(X),1)),\"ABC\"),20,10,0),0)",
+                    "=_xlfn.CONCAT(A1,B1)", "=CONCAT(A1,B1)"):
+        for expand in (False, True):
+            assert ours._prepare_formula(formula, expand) == theirs._prepare_formula(formula, expand), formula

@@ -6,7 +6,9 @@ base is written once — the current template with every fillable cell blank,
 a comment and a highlight on each of them, and a 审核结果 sheet showing every
 style — and for each unit its XML is patched: the unit's values go into the
 blank cells (as inline strings or numbers), every formula's cached result is
-recomputed from the unit's facts (the writer recorded how), comments and
+recomputed from the unit's facts (the writer's public
+:class:`~qc_batch.sheet.records.FormulaCell` records say which result each
+formula cell shows), comments and
 highlights are kept only where a finding is, and the 审核结果 rows are
 written. :func:`qc_batch.outputs.returned.write_returned_plain` writes the same
 workbook the slow way; a test compares the two cell by cell.
@@ -31,9 +33,11 @@ from qc_batch.batch.ingest import required_names
 from qc_batch.batch.run import UnitResult
 from qc_batch.engine.scoring import Policy
 from qc_batch.outputs.deflate import crc32, deflate_raw
+from qc_batch.outputs.returned_audit import SHEET_AUDIT, STYLES, audit_sheet
 from qc_batch.read.sheet_data import cached_results, interpret
 from qc_batch.rubric.model import Rubric
-from qc_batch.sheet.writer import Fill, build
+from qc_batch.sheet.records import Fill, FormulaCell, cached_value
+from qc_batch.sheet.writer import build
 
 _CTRL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _BLANK = re.compile(r'<c r="([A-Z]+[0-9]+)" s="([0-9]+)"/>')
@@ -45,21 +49,6 @@ _SHAPE = re.compile(r"<v:shape .*?</v:shape>", re.S)
 _SHAPE_AT = re.compile(r"<x:Row>([0-9]+)</x:Row><x:Column>([0-9]+)</x:Column>")
 _NOTE_MARK = "\u00b7"
 _EXCEL_EPOCH = dt.datetime(1899, 12, 30)
-
-
-class _FillView:
-    """What the writer's recorded value functions need: ``fill`` and ``cached``."""
-
-    def __init__(self, fill: Fill):
-        self.fill = fill
-
-    def cached(self, name: str, default: Any = 0) -> Any:
-        return self.fill.cached.get(name, default)
-
-    def _unit_line(self) -> str:
-        from qc_batch.sheet.writer import _Writer
-
-        return _Writer._unit_line(self)  # type: ignore[arg-type]
 
 
 # -- member templates ----------------------------------------------------------------
@@ -151,7 +140,7 @@ class Base:
     templates: dict[str, tuple[str, str, Template]]   # member -> (kind, sheet, template); kind sheet/comments/vml
     audit: tuple[str, str, str, str]                  # member, then its XML around <dimension> and <sheetData>
     cells: dict[str, tuple[str, str]]                 # name -> (sheet, address)
-    layout: list[tuple[str, str, Any]]                # (sheet, address, value function)
+    formula_cells: list[FormulaCell]                  # every formula cell and the result it shows
     styles: dict[str, int]                            # 审核结果 style -> xf index
     fillable: list[str]
 
@@ -167,14 +156,11 @@ def base_for(rubric: Rubric, policy: Policy) -> Base:
 
 
 def _make_base(rubric: Rubric, policy: Policy) -> Base:
-    from qc_batch.outputs.returned import SHEET_AUDIT, _audit_sheet
-
     fillable = list(required_names(rubric))  # every cell an official fills
     formats: dict[str, Any] = {}
-    probe = [(None, [(k, "x" if k < 4 else 1, style)
-                     for k, style in enumerate(("title", "plain", "head", "text", "num", "red"))])]
+    probe = [(None, [(k, "x" if k < 4 else 1, style) for k, style in enumerate(STYLES)])]
     fill = Fill({}, cached_results(rubric, interpret(rubric, {}), policy), dict.fromkeys(fillable, _NOTE_MARK),
-                _audit_sheet(probe, formats))
+                audit_sheet(probe, formats))
     buf = io.BytesIO()
     writer = build(buf, rubric, policy, fill)
     styles = {k: f.xf_index for k, f in formats.items()}
@@ -210,7 +196,7 @@ def _make_base(rubric: Rubric, policy: Policy) -> Base:
     members = [Member(info.filename, info.date_time, crc32(blob), len(blob),
                       b"" if info.filename in templates or info.filename == audit[0] else deflate_raw(blob))
                for info, blob in raw]
-    return Base(members, templates, audit, dict(writer.cells), list(writer.layout), styles, fillable)
+    return Base(members, templates, audit, dict(writer.cells), list(writer.formula_cells), styles, fillable)
 
 
 # -- zip ---------------------------------------------------------------------------
@@ -324,21 +310,26 @@ def _member_xml(kind: str, tpl: Template, values: Mapping[str, Any], results: Ma
     return tpl.render(changes)
 
 
+def returned_fill(u: UnitResult, rubric: Rubric, policy: Policy, notes: Mapping[str, str]) -> Fill:
+    """What a returned workbook holds: the unit's values, the formulas' results and the comments."""
+    data = u.sheet.data
+    return Fill(dict(data.raw), cached_results(rubric, data, policy, u.sheet.score), dict(notes))
+
+
 def patched_workbook(u: UnitResult, rubric: Rubric, policy: Policy, notes: Mapping[str, str], rows) -> bytes:
     """The unit's returned workbook as xlsx bytes."""
     base = base_for(rubric, policy)
-    data = u.sheet.data
+    fill = returned_fill(u, rubric, policy, notes)
     values: dict[str, dict[str, Any]] = defaultdict(dict)
     for name in base.fillable:
-        raw = data.raw.get(name)
+        raw = fill.values.get(name)
         if raw is None or raw == "":
             continue
         sheet, addr = base.cells[name]
         values[sheet][addr] = raw
-    view = _FillView(Fill(dict(data.raw), cached_results(rubric, data, policy, u.sheet.score)))
     results: dict[str, dict[str, Any]] = defaultdict(dict)
-    for sheet, addr, fn in base.layout:
-        results[sheet][addr] = fn(view)
+    for cell in base.formula_cells:
+        results[cell.sheet][cell.addr] = cached_value(cell, fill)
     flagged: dict[str, dict[str, str]] = defaultdict(dict)
     for name, text in notes.items():
         if name in base.cells:

@@ -17,25 +17,29 @@ from pathlib import Path
 
 import click
 
-from qc_batch import __version__
-
-EXIT_OK = 0
-EXIT_INTERNAL = 1
-EXIT_USAGE = 2
-EXIT_SETTINGS = 3
-EXIT_IO = 4
-EXIT_MAIL = 5
+from qc_batch import __version__, paths
+from qc_batch.errors import EXIT_INTERNAL, EXIT_IO, EXIT_OK, EXIT_SETTINGS, EXIT_USAGE, UserError
 
 
-class UserError(click.ClickException):
-    """A failure the user can fix; shown as one Chinese line."""
+class Failure(click.ClickException):
+    """A :class:`UserError` as click shows it: one Chinese line on stderr, the error's exit code."""
 
-    def __init__(self, message: str, code: int):
-        super().__init__(message)
-        self.exit_code = code
+    def __init__(self, error: UserError):
+        super().__init__(error.message)
+        self.exit_code = error.exit_code
 
     def show(self, file=None) -> None:
         click.echo(f"错误：{self.message}", err=True)
+
+
+class Group(click.Group):
+    """The one place where a library's :class:`UserError` becomes a click exit."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except UserError as exc:
+            raise Failure(exc) from None
 
 
 def _settings(path: str | None, required: bool):
@@ -45,8 +49,7 @@ def _settings(path: str | None, required: bool):
         default = Path("input/settings.yaml")
         if not default.is_file():
             if required:
-                raise UserError("找不到设置文件 input/settings.yaml；请用 --settings 指定，"
-                                "或运行 qc-batch sample 生成示例", EXIT_SETTINGS)
+                raise UserError("找不到设置文件 input/settings.yaml；请用 --settings 指定本年度的设置文件", EXIT_SETTINGS)
             return None
         path = str(default)
     try:
@@ -55,7 +58,7 @@ def _settings(path: str | None, required: bool):
         raise UserError(str(exc), EXIT_SETTINGS) from None
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="qc-batch")
 @click.option("--debug", is_flag=True, help="出错时显示完整的技术信息（traceback）。Show tracebacks.")
 @click.pass_context
@@ -73,7 +76,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 @cli.command()
-@click.option("--output", "-o", default="templates/score_sheet.xlsx", show_default=True,
+@click.option("--output", "-o", default=paths.TEMPLATE_PATH, show_default=True,
               type=click.Path(dir_okay=False), help="模板保存位置。Where to write the template.")
 @click.option("--settings", type=click.Path(dir_okay=False),
               help="年度设置文件：把全国平均参考值写入模板。Settings file whose reference values the sheet shows.")
@@ -143,11 +146,9 @@ def run(input_dir: str, output_dir: str, settings: str | None, workers: int | No
         def start(total: int):
             if not show or total == 0:
                 return None
-            from tqdm import tqdm
+            from qc_batch.batch.parallel import progress_bar
 
-            tqdm.monitor_interval = 0  # no monitor thread: the output workers are forked from this process
-            bar = tqdm(total=total, desc=desc, unit="个", file=sys.stderr, leave=False)
-            return bar.update
+            return progress_bar(total, desc, "个", sys.stderr)
         return start
 
     result = run_batch(folder, conf, settings_file=settings_path, workers=workers, progress=progress("读取工作簿"))
@@ -163,17 +164,49 @@ def run(input_dir: str, output_dir: str, settings: str | None, workers: int | No
         where = f"第 {line} 行" if line else ""
         raise UserError(f"审核报告模板有误{where}：{exc}；请检查 report.md.j2 的写法（输出文件夹未改动）",
                         EXIT_SETTINGS) from None
+    from qc_batch.history.store import record_history
+
+    recorded = record_history(result)  # the run into the history database, once the outputs are in place
     if not quiet:
         _summary(result, out, published.charts)
+        if recorded:
+            click.echo(f"历年数据库：{recorded[0]}（第 {recorded[1]} 次运行记录）")
 
 
-def _register_mail() -> None:
-    from qc_batch.mail.mailer import mail
+@cli.command("mail")
+@click.option("--output", "-o", "output_dir", default="output", show_default=True, type=click.Path(file_okay=False),
+              help="qc-batch run 的结果文件夹。The output folder of qc-batch run.")
+@click.option("--settings", "settings_file", default=None, type=click.Path(dir_okay=False),
+              help="年度设置文件（含 smtp、address_book、mail；默认为 results.json 记录的、本次运行所用的设置文件）。")
+@click.option("--send", is_flag=True,
+              help="真正发送；不加时只在 <结果文件夹>/outbox/ 生成 .eml 供检查。Actually send.")
+@click.option("--resend", multiple=True, metavar="单位ID",
+              help="即使已发送过也重新发送该单位（可多次使用）。Send this unit again.")
+@click.option("--quiet", "-q", is_flag=True, help="只显示问题，不逐个列出。Only show problems.")
+def mail(output_dir: str, settings_file: str | None, send: bool, resend: tuple[str, ...], quiet: bool) -> None:
+    """把审核报告通过电子邮件发给各单位（每个单位只发一次）。Mail each unit its report, once.
 
-    cli.add_command(mail)
+    \b
+    qc-batch mail          生成 outbox/*.eml 供检查，不发送
+    qc-batch mail --send   发送尚未发送或报告已更新的单位
+    """
+    from qc_batch.mail.job import MailJob, run_mail
+
+    job = MailJob(Path(output_dir), Path(settings_file) if settings_file else None, send, tuple(resend))
+    run_mail(job, _printer(quiet))
 
 
-_register_mail()
+def _printer(quiet: bool):
+    """Where each level of a library event goes: problems to stderr always, the rest to stdout unless quiet."""
+    from qc_batch.mail.events import INFO
+
+    def show(event) -> None:
+        if event.level != INFO:
+            click.echo(event.text, err=True)
+        elif not quiet:
+            click.echo(event.text)
+
+    return show
 
 
 def _summary(result, out: Path, charts: bool = True) -> None:
@@ -189,9 +222,10 @@ def _summary(result, out: Path, charts: bool = True) -> None:
     for f in result.files:
         if f.status == "rejected":
             click.echo(f"  拒收 {f.file}：{f.reason}")
-    click.echo(f"汇总表：{out / 'comparison.xlsx'}")
-    click.echo(f"各单位审核报告：{out / 'reports'}（索引 {out / 'index.md'}）；退回修改表：{out / 'returned'}")
-    click.echo(f"机读结果：{out / 'results.json'}")
+    click.echo(f"汇总表：{out / paths.COMPARISON}")
+    click.echo(f"各单位审核报告：{out / paths.REPORTS_DIR}（索引 {out / paths.INDEX}）；"
+               f"退回修改表：{out / paths.RETURNED_DIR}")
+    click.echo(f"机读结果：{out / paths.RESULTS}")
     if not charts:
         click.echo("注意：未找到中文字体，报告图表未生成；请安装中文字体（如 fonts-noto-cjk）后重新运行。")
 
@@ -202,15 +236,12 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in args
     try:
         code = cli.main(args=args, prog_name="qc-batch", standalone_mode=False)
-    except UserError as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("已取消。", err=True)
         sys.exit(EXIT_USAGE)
-    except click.ClickException as exc:
+    except click.ClickException as exc:  # Failure carries its own exit code; click's own errors are usage errors
         exc.show()
-        sys.exit(EXIT_USAGE)
+        sys.exit(exc.exit_code if isinstance(exc, Failure) else EXIT_USAGE)
     except Exception as exc:  # the last line of defence: no traceback for a bureau user
         if debug:
             traceback.print_exc()

@@ -24,16 +24,12 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from click.testing import CliRunner
 
-from qc_batch.mail.mailer import (
-    LOG_NAME,
-    build_messages,
-    mail,
-    mail_config,
-    parse_address,
-    read_log,
-    render_html,
-    send_all,
-)
+from qc_batch.cli import cli
+from qc_batch.mail.config import mail_config, parse_address
+from qc_batch.mail.message import build_messages
+from qc_batch.mail.render import render_html, render_text
+from qc_batch.mail.sendlog import LOG_NAME, read_log
+from qc_batch.mail.smtp import send_all
 from qc_batch.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -123,7 +119,7 @@ def write_settings(tmp_path: Path, port: int = 25, smtp: dict | None = None, **s
 
 def invoke(out: Path, settings: Path, *args: str, env: dict | None = None):
     runner = CliRunner()
-    return runner.invoke(mail, ["--output", str(out), "--settings", str(settings), *args], env=env)
+    return runner.invoke(cli, ["mail", "--output", str(out), "--settings", str(settings), *args], env=env)
 
 
 def resave(xlsx: Path) -> None:
@@ -247,8 +243,11 @@ def check_message(raw: bytes, unit: dict, to: str, out: Path) -> None:
     assert alt.get_content_type() == "multipart/alternative"
     plain, related = alt.get_payload()
     assert plain.get_content_type() == "text/plain"
-    # text in MIME canonical form: CRLF line ends
-    assert plain.get_content().replace("\r\n", "\n") == (out / "reports" / f"{uid}.md").read_text(encoding="utf-8")
+    # the plain text is the report as readable text: no Markdown left (text in MIME canonical form: CRLF line ends)
+    text = plain.get_content().replace("\r\n", "\n")
+    md_text = (out / "reports" / f"{uid}.md").read_text(encoding="utf-8")
+    assert text == render_text(md_text)
+    assert unit["unit"] in text and "\\_" not in text and "**" not in text and "%E" not in text
     assert related.get_content_type() == "multipart/related"
     html_part, image = related.get_payload()[0], related.get_payload()[1]
     assert html_part.get_content_type() == "text/html"
@@ -260,10 +259,18 @@ def check_message(raw: bytes, unit: dict, to: str, out: Path) -> None:
     assert f"{uid}.png" not in page.split("<body>")[1].replace(f"cid:{cid}", "")
     attachments = list(msg.iter_attachments())
     names = [a.get_filename() for a in attachments]
-    assert names == [f"{uid}_审核报告.md", f"{uid}_审核.xlsx"]
-    assert attachments[0].get_content_type() == "text/markdown"
-    assert attachments[1].get_content_type() == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    assert attachments[1].get_content().startswith(b"PK")
+    docx = (out / "reports" / f"{uid}.docx").is_file()
+    pdf = (out / "reports" / f"{uid}.pdf").is_file()
+    expected = [f"{uid}_审核报告.docx"] * docx + [f"{uid}_审核报告.pdf"] * pdf + [f"{uid}_审核报告.md"] * (not docx)
+    assert names == [*expected, f"{uid}_审核.xlsx"]
+    types = {"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+             "pdf": "application/pdf", "md": "text/markdown",
+             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+    for a, name in zip(attachments, names, strict=True):
+        assert a.get_content_type() == types[name.rsplit(".", 1)[1]]
+        assert a.get_param("name") == name  # the plain name= of older mail programs, decoded
+        assert a.get_content_disposition() == "attachment"
+    assert attachments[-1].get_content().startswith(b"PK")
 
 
 # --------------------------------------------------------------------------- preparing (no --send)
@@ -563,7 +570,7 @@ def test_rate_limit_sleeps_between_messages(out, units, tmp_path, smtp_server):
     prepared = build_messages(out, cfg)[:3]
     naps: list[float] = []
     ticks = iter(range(1000))
-    report = send_all(prepared, cfg, out, echo=lambda line: None, sleep=naps.append, clock=lambda: next(ticks) * 0.1)
+    report = send_all(prepared, cfg, out, on_event=lambda event: None, sleep=naps.append, clock=lambda: next(ticks) * 0.1)
     assert len(report.sent) == 3 and len(rec.messages) == 3
     assert len(naps) == 2 and all(0 < n <= 0.5 for n in naps)
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from qc_batch.batch.ingest import ACCEPTED, REJECTED, SETTINGS, SUPERSEDED
 from qc_batch.batch.run import run_batch, safe_file_stem, unit_ids
+from qc_batch.codes import ACCEPTED, REJECTED, SETTINGS, SUPERSEDED
 from qc_batch.engine.scoring import score_unit
 from qc_batch.read.sheet_data import interpret
 from qc_batch.settings import parse_settings

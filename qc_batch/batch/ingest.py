@@ -25,7 +25,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from qc_batch.batch import collector
+from qc_batch import codes, paths
+from qc_batch.batch import collector, parallel
+from qc_batch.codes import ACCEPTED, REJECTED, SETTINGS, STATUS_LABELS, SUPERSEDED
 from qc_batch.engine.audit import fingerprints, name_findings, unit_findings
 from qc_batch.engine.findings import Finding
 from qc_batch.engine.scoring import Policy, UnitScore, rank_values, score_unit, sheet_bands
@@ -34,8 +36,6 @@ from qc_batch.read.workbook import WorkbookError, check_size, read_workbook
 from qc_batch.rubric.model import Rubric, load_rubric
 from qc_batch.sheet import names as sn
 
-ACCEPTED, SUPERSEDED, REJECTED, SETTINGS = "accepted", "superseded", "rejected", "settings"
-STATUS_LABELS = {ACCEPTED: "受理", SUPERSEDED: "已被新版本替代", REJECTED: "拒收", SETTINGS: "设置文件"}
 FILE_TIMEOUT_S = 60
 WORKER_MEMORY_BYTES = 3 * 1024**3
 
@@ -57,6 +57,10 @@ class FileEntry:
     year: int | None = None
     date: str = ""            # 填报日期
     superseded_by: str = ""
+
+    def __post_init__(self) -> None:
+        if self.reason_code and codes.CATALOGUE.get(self.reason_code, codes.VETO).kind != codes.FILE:
+            raise ValueError(f"file reason code {self.reason_code!r} is not in qc_batch.codes")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -108,43 +112,51 @@ def discover(folder: Path, settings_file: Path | None = None) -> tuple[list[File
         try:
             st = path.lstat()
         except OSError as err:
-            decided.append(FileEntry(name, REJECTED, "FILE_UNREADABLE", f"无法读取该文件：{err.strerror}"))
+            decided.append(_rejected(name, codes.FILE_UNREADABLE, error=err.strerror))
             continue
         base = dict(size=st.st_size, mtime=_mtime(st))
         if stat.S_ISDIR(st.st_mode):
-            decided.append(FileEntry(name, REJECTED, "FOLDER", "这是文件夹；批处理只读取输入文件夹中的文件，"
-                                     "请把工作簿直接放在输入文件夹中", **base))
+            decided.append(_rejected(name, codes.FOLDER, **base))
         elif stat.S_ISLNK(st.st_mode) or not stat.S_ISREG(st.st_mode):
-            decided.append(FileEntry(name, REJECTED, "FILE_NOT_REGULAR", "这不是普通文件（快捷方式或特殊文件），不予读取",
-                                     **base))
+            decided.append(_rejected(name, codes.FILE_NOT_REGULAR, **base))
         elif settings_resolved is not None and path.resolve() == settings_resolved:
             decided.append(FileEntry(name, SETTINGS, "", "本次运行使用的年度设置文件", sha256=sha256_of(path), **base))
         elif name.startswith("~$"):
-            decided.append(FileEntry(name, REJECTED, "FILE_LOCK", "这是 Excel/WPS 打开文件时生成的临时锁定文件，"
-                                     "不是评分表；请关闭 Excel/WPS 后删除它", **base))
+            decided.append(_rejected(name, codes.FILE_LOCK, **base))
         elif name.startswith("."):
-            decided.append(FileEntry(name, REJECTED, "FILE_HIDDEN", "这是隐藏文件（文件名以“.”开头），不予读取；"
-                                     "如确为评分表，请改名后重新放入", **base))
+            decided.append(_rejected(name, codes.FILE_HIDDEN, **base))
         else:
             to_read.append(path)
     return decided, to_read
 
 
+def _rejected(name: str, code: codes.Code, size: int = 0, mtime: str = "", **fields: object) -> FileEntry:
+    """A file rejected before it is read: ``code``'s message with ``fields`` filled in."""
+    return FileEntry(name, REJECTED, code.code, code.message(**fields), size=size, mtime=mtime)
+
+
+def _reason(entry: FileEntry, code: codes.Code, **fields: object) -> FileEntry:
+    """``entry`` rejected for ``code``, its message with ``fields`` filled in."""
+    return replace(entry, reason_code=code.code, reason=code.message(**fields))
+
+
 # -- the per-file stage ----------------------------------------------------------
 
 
-class _Timeout(Exception):
-    pass
+class FileTimeout(BaseException):
+    """The per-file time bound: a BaseException, so that no ``except Exception`` on the way
+    (a reader's catch-all, a library's) can swallow it."""
 
 
 def _alarm(_signum, _frame):
-    raise _Timeout
+    raise FileTimeout
 
 
 def worker_init(memory_bytes: int = WORKER_MEMORY_BYTES) -> None:
     """Bound a worker process's memory (where the platform allows it); see :func:`collector.in_worker`."""
     load_rubric()
     collector.in_worker()
+    parallel.compact_pickling()
     try:
         import resource
 
@@ -155,14 +167,9 @@ def worker_init(memory_bytes: int = WORKER_MEMORY_BYTES) -> None:
         pass
 
 
-_REQUIRED: dict[int, tuple[str, ...]] = {}
-
-
 def required_names(rubric: Rubric) -> tuple[str, ...]:
-    """The names ingest needs, in sheet order (cached per rubric object)."""
-    if id(rubric) not in _REQUIRED:
-        _REQUIRED[id(rubric)] = _required_names(rubric)
-    return _REQUIRED[id(rubric)]
+    """The names ingest needs, in sheet order (cached on the rubric)."""
+    return rubric.memo(required_names, lambda: _required_names(rubric))
 
 
 def _required_names(rubric: Rubric) -> tuple[str, ...]:
@@ -187,7 +194,7 @@ def process_file(path: str, year: int, policy: Policy, timeout: int = FILE_TIMEO
         st = p.stat()
         base = FileEntry(p.name, REJECTED, size=st.st_size, mtime=_mtime(st))
     except OSError as err:
-        return FileEntry(p.name, REJECTED, "FILE_UNREADABLE", f"无法读取该文件：{err.strerror}")
+        return _rejected(p.name, codes.FILE_UNREADABLE, error=err.strerror)
     use_alarm = (timeout and hasattr(signal, "SIGALRM")
                  and threading.current_thread() is threading.main_thread())
     if use_alarm:
@@ -198,15 +205,15 @@ def process_file(path: str, year: int, policy: Policy, timeout: int = FILE_TIMEO
         content = p.read_bytes()
         base = replace(base, sha256=hashlib.sha256(content).hexdigest())
         return _process(p, content, base, year, policy)
-    except _Timeout:
-        return replace(base, reason_code="FILE_TIMEOUT", reason=f"处理超过 {timeout} 秒仍未完成，疑似异常文件，已停止读取")
+    except FileTimeout:
+        return _reason(base, codes.FILE_TIMEOUT, seconds=timeout)
     except MemoryError:
-        return replace(base, reason_code="FILE_TOO_LARGE", reason="读取该文件所需内存超出限制，疑似异常文件，已停止读取")
+        return replace(base, reason_code=codes.FILE_TOO_LARGE.code,
+                       reason="读取该文件所需内存超出限制，疑似异常文件，已停止读取")
     except WorkbookError as err:
         return replace(base, reason_code=err.code, reason=err.message)
     except Exception as err:
-        return replace(base, reason_code="FILE_INTERNAL",
-                       reason=f"读取时发生意外错误（{type(err).__name__}），请把该文件转交技术人员检查")
+        return _reason(base, codes.FILE_INTERNAL, error=type(err).__name__)
     finally:
         if use_alarm:
             signal.alarm(0)
@@ -287,40 +294,34 @@ def _process(p: Path, content: bytes, base: FileEntry, year: int, policy: Policy
     raw = read_workbook(p, wanted, formula_names(rubric), data=content)
     identity = _identity_problem(raw.values, rubric)
     if identity:
-        code, reason = identity
-        return replace(base, reason_code=code, reason=reason)
+        code, fields = identity
+        return _reason(base, code, **fields)
     missing = [n for n in required_names(rubric) if n not in raw.refs]  # in sheet order
     if missing:
         shown = "、".join(missing[:5]) + (f" 等 {len(missing)} 个" if len(missing) > 5 else "")
-        return replace(base, reason_code="NAMES_MISSING",
-                       reason=f"工作簿中缺少评分表的单元格名称 {shown}（可能删除了工作表、行或名称）；"
-                              "请在省局下发的评分表模板中重新填写")
+        return _reason(base, codes.NAMES_MISSING, names=shown)
     required = set(required_names(rubric))
     absent = sorted({r.sheet for n, r in raw.refs.items() if n in required} - set(raw.sheets))
     if absent:
-        return replace(base, reason_code="SHEET_MISSING",
-                       reason=f"工作簿中找不到工作表“{'、'.join(absent)}”（可能被删除）；请在评分表模板中重新填写")
+        return _reason(base, codes.SHEET_MISSING, sheets="、".join(absent))
     data = interpret(rubric, NamedValues.of(raw.values))
     unit, level, parent = data.text("QC_UNIT"), data.text("QC_LEVEL"), data.text("QC_PARENT") or ""
     yr = data.header["QC_YEAR"]
     date = data.header["QC_DATE"].value
     cells = NamedValues.of({n: str(r) for n, r in raw.refs.items()})
-    entry = replace(base, unit=unit or "", level=level or "", parent=parent if level == "县市区" else "",
+    entry = replace(base, unit=unit or "", level=level or "", parent=parent if level == rubric.county_level else "",
                     year=yr.value, date=date.isoformat() if isinstance(date, dt.date) else "")
     if not unit:
-        return replace(entry, reason_code="HEADER_UNIT_MISSING",
-                       reason=f"未填写被评价单位（{cells.get('QC_UNIT', '基本信息')}）；请在“基本信息”中填写单位全称")
+        return _reason(entry, codes.HEADER_UNIT_MISSING, cell=cells.get("QC_UNIT", "基本信息"))
     if level not in rubric.levels:
         shown = f"填写的是“{level}”" if level else "未填写"
-        return replace(entry, reason_code="HEADER_LEVEL_INVALID",
-                       reason=f"层级{shown}（{cells.get('QC_LEVEL', '')}）；应选择“市州”或“县市区”")
+        return _reason(entry, codes.HEADER_LEVEL_INVALID, found=shown, cell=cells.get("QC_LEVEL", ""),
+                       levels=rubric.levels_text)
     if yr.value is None:
         shown = yr.error or "未填写"
-        return replace(entry, reason_code="HEADER_YEAR_MISSING",
-                       reason=f"评价年度{shown}（{cells.get('QC_YEAR', '')}）；应填写 {year}")
+        return _reason(entry, codes.HEADER_YEAR_MISSING, found=shown, cell=cells.get("QC_YEAR", ""), year=year)
     if yr.value != year:
-        return replace(entry, reason_code="HEADER_YEAR_OTHER",
-                       reason=f"评价年度为 {yr.value}，本次受理的是 {year} 年度；请确认是否报错了年度的表格")
+        return _reason(entry, codes.HEADER_YEAR_OTHER, found=yr.value, year=year)
     overwritten = tuple(n for n in formula_names(rubric) if n in raw.refs and not raw.has_formula(n))
     score = score_unit(rubric, data.facts, data.veto_values, policy, sheet_bands(rubric, data.facts))
     not_ranked = [ind for ind in rubric.indicators if not ind.is_ranked]
@@ -330,17 +331,15 @@ def _process(p: Path, content: bytes, base: FileEntry, year: int, policy: Policy
                  fingerprints(data, rubric))
 
 
-def _identity_problem(values: dict[str, Any], rubric: Rubric) -> tuple[str, str] | None:
+def _identity_problem(values: dict[str, Any], rubric: Rubric) -> tuple[codes.Code, dict[str, object]] | None:
     tid = values.get(sn.NAME_TEMPLATE_ID)
     if tid != sn.TEMPLATE_ID:
-        return ("WRONG_TEMPLATE", "这不是省局下发的《质量强市（区、县）评分表》模板（找不到模板标识）；"
-                "请使用模板 score_sheet.xlsx 填写后重新报送")
+        return codes.WRONG_TEMPLATE, {"template": paths.TEMPLATE_FILE}
     tver = str(values.get(sn.NAME_TEMPLATE_VERSION) or "").removesuffix(".0")
     rver = str(values.get(sn.NAME_RUBRIC_VERSION) or "")
     if tver != sn.TEMPLATE_VERSION or rver != rubric.version:
-        return ("OLD_TEMPLATE", f"评分表模板版本不符（此文件：模板 {tver or '未知'}、评分规则 {rver or '未知'}；"
-                f"现行：模板 {sn.TEMPLATE_VERSION}、评分规则 {rubric.version}）；"
-                "请使用省局本年度下发的评分表模板重新填写")
+        return codes.OLD_TEMPLATE, {"file_template": tver or "未知", "file_rubric": rver or "未知",
+                                    "template": sn.TEMPLATE_VERSION, "rubric": rubric.version}
     return None
 
 
@@ -365,8 +364,7 @@ def resolve_duplicates(sheets: Iterable[Sheet]) -> tuple[list[Sheet], list[FileE
             why = ("填报日期较早" if (s.entry.date or "") < (win.entry.date or "")
                    else "填报日期相同，文件修改时间较早" if s.entry.mtime < win.entry.mtime
                    else "与另一文件的填报日期和修改时间相同，按文件名取其一")
-            superseded.append(replace(
-                s.entry, status=SUPERSEDED, reason_code="SUPERSEDED", superseded_by=win.entry.file,
-                reason=f"同一单位、同一年度有两个工作簿；本文件{why}，以“{win.entry.file}”为准"))
+            superseded.append(replace(_reason(s.entry, codes.SUPERSEDED_CODE, why=why, winner=win.entry.file),
+                                      status=SUPERSEDED, superseded_by=win.entry.file))
     winners.sort(key=lambda s: s.entry.file)
     return winners, superseded

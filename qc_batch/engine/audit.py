@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from fractions import Fraction
 
+from qc_batch import codes
 from qc_batch.engine.findings import Finding
 from qc_batch.engine.scoring import IndicatorScore, Policy, UnitScore, indicator_values
 from qc_batch.read.cells import Reading, shown
@@ -46,10 +47,12 @@ def input_findings(rubric: Rubric, data: SheetData, score: UnitScore, policy: Po
         r = data.readings[inp.code]
         cell = cells.get(inp.name, "")
         if r.error:
-            out.append(Finding("VALUE_UNREADABLE", f"{inp.full_label}：{r.error}；该项按未填写处理，不得分",
+            out.append(Finding(codes.VALUE_UNREADABLE.code,
+                               codes.VALUE_UNREADABLE.message(label=inp.full_label, error=r.error),
                                inp.indicator, inp.code, cell, _shown(r)))
         elif inp.code in missing:
-            out.append(Finding("INPUT_MISSING", f"{inp.full_label}：未填写，应填写{inp.expected_text()}；缺填的项目不得分",
+            out.append(Finding(codes.INPUT_MISSING.code,
+                               codes.INPUT_MISSING.message(label=inp.full_label, expected=inp.expected_text()),
                                inp.indicator, inp.code, cell))
     for ind in rubric.indicators:
         values = indicator_values(ind, data.facts)
@@ -57,25 +60,26 @@ def input_findings(rubric: Rubric, data: SheetData, score: UnitScore, policy: Po
         for c in ind.contradictions:
             if expr.evaluate(c.when, env) is True:
                 first = expr.variables(c.when)[0]
-                out.append(Finding("CONTRADICTION", c.message, ind.code, f"{ind.code}.{first}",
+                out.append(Finding(codes.CONTRADICTION.code, codes.CONTRADICTION.message(rule=c.message), ind.code,
+                                   f"{ind.code}.{first}",
                                    cells.get(ind.input(first).name, "")))
         for series in ind.series:
             out.extend(_series(ind, series, values, cells))
         if ind.expert:
-            out.append(Finding("EXPERT_RATING", f"指标 {ind.code}“{ind.title}”由验收专家现场核定，"
-                               f"本次按填报内容暂计 {fmt_points(score.indicators[ind.code].points)} 分，以专家核定为准",
-                               ind.code))
+            pts = fmt_points(score.indicators[ind.code].points)
+            out.append(Finding(codes.EXPERT_RATING.code,
+                               codes.EXPERT_RATING.message(indicator=ind.code, title=ind.title, points=pts), ind.code))
         used = {r for p in ind.parts for case in p.cases for r in expr.refs(case.when)}
         for ref in sorted(used):
             if policy.refs.get(ref) is None:
-                out.append(Finding("REFERENCE_MISSING", f"年度设置中缺少“{REFERENCES[ref].label}”，"
-                                   f"指标 {ind.code} 中与其比较的子项暂按 0 分计；请省局在设置文件中补充后重新运行",
+                out.append(Finding(codes.REFERENCE_MISSING.code,
+                                   codes.REFERENCE_MISSING.message(reference=REFERENCES[ref].label, indicator=ind.code),
                                    ind.code))
     out.extend(_veto_findings(rubric, data, cells))
-    out.extend(_header_findings(data, cells))
+    out.extend(_header_findings(rubric, data, cells))
     for name in sorted(overwritten):
-        out.append(Finding("FORMULA_OVERWRITTEN", "该单元格原为自动计算公式，已被改写为固定值；"
-                           "本次审核不采用表内计算结果，按填报值重新核算", _indicator_of(rubric, name), "",
+        out.append(Finding(codes.FORMULA_OVERWRITTEN.code, codes.FORMULA_OVERWRITTEN.message(),
+                           _indicator_of(rubric, name), "",
                            cells.get(name, ""), _shown(Reading(data.raw.get(name), None, data.raw.get(name)))))
     return out
 
@@ -95,10 +99,10 @@ def _series(ind: Indicator, series: Sequence[str], values: Mapping, cells: Mappi
         if not vals[k] > vals[k - 1]:
             prev, cur = ind.input(series[k - 1]), ind.input(series[k])
             return [Finding(
-                "SERIES_NOT_RISING",
-                f"{cur.label}：{YEAR_LABELS[prev.year_offset]} {fmt_points(vals[k - 1])}，"
-                f"{YEAR_LABELS[cur.year_offset]} {fmt_points(vals[k])}，"
-                f"未逐年提高（自{YEAR_LABELS[cur.year_offset]}起中断）",
+                codes.SERIES_NOT_RISING.code,
+                codes.SERIES_NOT_RISING.message(label=cur.label, before_year=YEAR_LABELS[prev.year_offset],
+                                                before=fmt_points(vals[k - 1]), year=YEAR_LABELS[cur.year_offset],
+                                                value=fmt_points(vals[k])),
                 ind.code, cur.code, cells.get(cur.name, ""), fmt_points(vals[k]))]
     return []
 
@@ -108,28 +112,30 @@ def _veto_findings(rubric: Rubric, data: SheetData, cells: Mapping[str, str]) ->
     for k, (text, r) in enumerate(zip(rubric.vetoes, data.vetoes, strict=True), start=1):
         name = sn.veto_name(k)
         if r.value is True:
-            out.append(Finding("VETO", f"不予受理情形 {k}（{text}）填写为“是”：按标准第15章不予受理",
-                               "", "", cells.get(name, ""), _shown(r)))
+            out.append(Finding(codes.VETO.code, codes.VETO.message(number=k, text=text), "", "",
+                               cells.get(name, ""), _shown(r)))
         elif r.error:
-            out.append(Finding("VETO_UNREADABLE", f"不予受理情形 {k}：{r.error}", "", "", cells.get(name, ""), _shown(r)))
+            out.append(Finding(codes.VETO_UNREADABLE.code, codes.VETO_UNREADABLE.message(number=k, error=r.error), "", "",
+                               cells.get(name, ""), _shown(r)))
         elif r.value is None:
-            out.append(Finding("INPUT_MISSING", f"不予受理情形 {k}（{text}）未填写，应选择“是”或“否”",
+            out.append(Finding(codes.INPUT_MISSING.code, f"不予受理情形 {k}（{text}）未填写，应选择“是”或“否”",
                                "", "", cells.get(name, "")))
     return out
 
 
-def _header_findings(data: SheetData, cells: Mapping[str, str]) -> list[Finding]:
+def _header_findings(rubric: Rubric, data: SheetData, cells: Mapping[str, str]) -> list[Finding]:
     out = []
-    if data.text("QC_LEVEL") == "县市区" and not data.text("QC_PARENT"):
-        out.append(Finding("HEADER_PARENT_MISSING", "层级为“县市区”，但未填写所属市州；请在“基本信息”中补充",
+    if data.text("QC_LEVEL") == rubric.county_level and not data.text("QC_PARENT"):
+        out.append(Finding(codes.HEADER_PARENT_MISSING.code, codes.HEADER_PARENT_MISSING.message(level=rubric.county_level),
                            cell=cells.get("QC_PARENT", "")))
     email = data.text("QC_EMAIL")
     if email and not EMAIL_RE.match(email):
-        out.append(Finding("HEADER_EMAIL_INVALID", f"联系邮箱“{email}”格式不正确，审核报告可能无法送达",
+        out.append(Finding(codes.HEADER_EMAIL_INVALID.code, codes.HEADER_EMAIL_INVALID.message(email=email),
                            cell=cells.get("QC_EMAIL", ""), value=shown(email)))
     date = data.header.get("QC_DATE")
     if date is not None and date.error:
-        out.append(Finding("HEADER_DATE_UNREADABLE", f"填报日期：{date.error}", cell=cells.get("QC_DATE", ""),
+        out.append(Finding(codes.HEADER_DATE_UNREADABLE.code, codes.HEADER_DATE_UNREADABLE.message(error=date.error),
+                           cell=cells.get("QC_DATE", ""),
                            value=_shown(date)))
     return out
 
@@ -142,27 +148,33 @@ def indicator_findings(ind: Indicator, s: IndicatorScore, claim: Reading, eviden
     pts = fmt_points(s.points)
     ranked = "（含排名项，按同级单位比较后核算）" if ind.is_ranked else ""
     if claim.error:
-        out.append(Finding("CLAIM_UNREADABLE", f"指标 {ind.code} 自评分{claim.error}", ind.code, "", cell, _shown(claim)))
+        out.append(Finding(codes.CLAIM_UNREADABLE.code,
+                           codes.CLAIM_UNREADABLE.message(indicator=ind.code, error=claim.error),
+                           ind.code, "", cell, _shown(claim)))
     elif claim.value is None:
-        out.append(Finding("CLAIM_MISSING", f"指标 {ind.code} 未填写自评分；核算得分 {pts} 分", ind.code, "", cell))
+        out.append(Finding(codes.CLAIM_MISSING.code, codes.CLAIM_MISSING.message(indicator=ind.code, points=pts),
+                           ind.code, "", cell))
     else:
         c = claim.value
         if c > ind.max or c < 0:
-            out.append(Finding("CLAIM_ABOVE_MAX" if c > ind.max else "CLAIM_UNREADABLE",
-                               f"指标 {ind.code} 自评分 {fmt_points(c)} 分，超出 0～{ind.max} 分的范围；核算得分 {pts} 分",
+            out.append(Finding((codes.CLAIM_ABOVE_MAX if c > ind.max else codes.CLAIM_UNREADABLE).code,
+                               codes.CLAIM_ABOVE_MAX.message(indicator=ind.code, claim=fmt_points(c), max=ind.max,
+                                                             points=pts),
                                ind.code, "", cell, _shown(claim), fmt_points(abs(c - s.points))))
         elif c > s.points:
-            out.append(Finding("CLAIM_ABOVE_SCORE",
-                               f"指标 {ind.code} 自评 {fmt_points(c)} 分，按填报内容核算为 {pts} 分{ranked}，"
-                               f"多报 {fmt_points(c - s.points)} 分", ind.code, "", cell, _shown(claim),
+            out.append(Finding(codes.CLAIM_ABOVE_SCORE.code,
+                               codes.CLAIM_ABOVE_SCORE.message(indicator=ind.code, claim=fmt_points(c), points=pts,
+                                                               ranked=ranked, over=fmt_points(c - s.points)),
+                               ind.code, "", cell, _shown(claim),
                                fmt_points(c - s.points)))
         elif c < s.points:
-            out.append(Finding("CLAIM_BELOW_SCORE",
-                               f"指标 {ind.code} 自评 {fmt_points(c)} 分，按填报内容核算为 {pts} 分{ranked}",
+            out.append(Finding(codes.CLAIM_BELOW_SCORE.code,
+                               codes.CLAIM_BELOW_SCORE.message(indicator=ind.code, claim=fmt_points(c), points=pts,
+                                                               ranked=ranked),
                                ind.code, "", cell, _shown(claim), fmt_points(s.points - c)))
     if s.points > 0 and not (evidence or "").strip():
-        out.append(Finding("EVIDENCE_MISSING", f"指标 {ind.code} 得 {pts} 分，但未列出佐证材料；"
-                           "请在“佐证材料”栏列明文件名称和文号", ind.code, "", cells.get(ind.evidence_name, ""),
+        out.append(Finding(codes.EVIDENCE_MISSING.code, codes.EVIDENCE_MISSING.message(indicator=ind.code, points=pts),
+                           ind.code, "", cells.get(ind.evidence_name, ""),
                            points=pts))
     return out
 
@@ -225,14 +237,14 @@ def cross_unit_findings(units: Sequence[tuple[str, SheetData]], rubric: Rubric,
         if ev is not None:
             by_evidence[ev].append(key)
         if full:
-            out[key].append(Finding("FULL_MARKS_CLAIMED", "全部 50 项指标均自评满分；请逐项核对自评分与佐证材料"))
+            out[key].append(Finding(codes.FULL_MARKS_CLAIMED.code,
+                                    codes.FULL_MARKS_CLAIMED.message(count=len(rubric.indicators))))
     names = dict(units)
-    for code, groups in (("SAME_INPUTS_AS_OTHER", by_inputs), ("SAME_EVIDENCE_AS_OTHER", by_evidence)):
-        what = "填报值" if code == "SAME_INPUTS_AS_OTHER" else "佐证材料清单"
+    for code, groups in ((codes.SAME_INPUTS_AS_OTHER, by_inputs), (codes.SAME_EVIDENCE_AS_OTHER, by_evidence)):
         for keys in groups.values():
             if len(keys) < 2:
                 continue
             for key in keys:
                 others = "、".join(names[k].text("QC_UNIT") or str(k) for k in keys if k != key)
-                out[key].append(Finding(code, f"本单位的{what}与 {others} 完全相同；请核实是否误用了其他单位的表格"))
+                out[key].append(Finding(code.code, code.message(others=others)))
     return out

@@ -1,6 +1,7 @@
-"""The audit's findings: one catalogue of stable codes, severities and titles.
+"""The audit's findings: a code of :mod:`qc_batch.codes`, a Chinese message and where it points.
 
-Codes are part of ``results.json``'s contract: never rename one; add new ones.
+Severity and title come from the catalogue; a code that is not declared there is refused
+when the finding is made.
 """
 
 from __future__ import annotations
@@ -9,36 +10,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-ERROR = "错误"
-WARNING = "警告"
-NOTE = "提示"
-SEVERITIES = (ERROR, WARNING, NOTE)
-
-#: code -> (severity, short Chinese title)
-CATALOGUE: dict[str, tuple[str, str]] = {
-    "VALUE_UNREADABLE": (ERROR, "填报值无法识别或超出范围"),
-    "INPUT_MISSING": (WARNING, "必填项未填写"),
-    "CLAIM_UNREADABLE": (ERROR, "自评分无法识别"),
-    "CLAIM_ABOVE_MAX": (ERROR, "自评分超过该指标分值"),
-    "CLAIM_ABOVE_SCORE": (WARNING, "自评分高于核算得分"),
-    "CLAIM_BELOW_SCORE": (NOTE, "自评分低于核算得分"),
-    "CLAIM_MISSING": (WARNING, "未填写自评分"),
-    "EVIDENCE_MISSING": (WARNING, "得分项未列佐证材料"),
-    "CONTRADICTION": (WARNING, "填报项之间相互矛盾"),
-    "SERIES_NOT_RISING": (NOTE, "三年数据未逐年提高"),
-    "EXPERT_RATING": (NOTE, "须由验收专家现场核定"),
-    "REFERENCE_MISSING": (WARNING, "缺少全国平均参考值"),
-    "RANKED_ITEM": (NOTE, "排名项按同级单位比较"),
-    "FORMULA_OVERWRITTEN": (NOTE, "公式单元格被改写"),
-    "VETO": (ERROR, "存在不予受理情形"),
-    "VETO_UNREADABLE": (ERROR, "不予受理情形未按要求填写"),
-    "HEADER_PARENT_MISSING": (WARNING, "县市区未填写所属市州"),
-    "HEADER_EMAIL_INVALID": (NOTE, "联系邮箱格式不正确"),
-    "HEADER_DATE_UNREADABLE": (NOTE, "填报日期无法识别"),
-    "SAME_INPUTS_AS_OTHER": (NOTE, "与其他单位填报值完全相同"),
-    "SAME_EVIDENCE_AS_OTHER": (NOTE, "与其他单位佐证材料完全相同"),
-    "FULL_MARKS_CLAIMED": (NOTE, "各项自评均为满分"),
-}
+from qc_batch.codes import CATALOGUE, FINDING, SEVERITIES
 
 
 @dataclass(frozen=True)
@@ -52,16 +24,22 @@ class Finding:
     points: str = ""         # points at stake, when it matters (e.g. over-claim)
     name: str = ""           # the cell's defined name, e.g. "QC_2_4_c1" (stable when rows move)
 
+    def __post_init__(self) -> None:
+        entry = CATALOGUE.get(self.code)
+        if entry is None or entry.kind != FINDING:
+            raise ValueError(f"finding code {self.code!r} is not in qc_batch.codes")
+
     @property
     def severity(self) -> str:
-        return CATALOGUE[self.code][0]
+        return CATALOGUE[self.code].level
 
     @property
     def title(self) -> str:
-        return CATALOGUE[self.code][1]
+        return CATALOGUE[self.code].title
 
     def to_dict(self) -> dict[str, Any]:
-        severity, title = CATALOGUE[self.code][:2]
+        c = CATALOGUE[self.code]
+        severity, title = c.level, c.title
         return {"code": self.code, "severity": severity, "title": title, "message": self.message,
                 "indicator": self.indicator, "input": self.input, "cell": self.cell, "value": self.value,
                 "points": self.points, "name": self.name}

@@ -25,6 +25,7 @@ from xml.parsers import expat
 
 import python_calamine
 
+from qc_batch import codes
 from qc_batch.read import sheet_xml
 
 MAX_FILE_BYTES = 25 * 1024 * 1024
@@ -99,19 +100,19 @@ def col_index(letters: str) -> int:
 
 def check_size(size: int) -> None:
     if size > MAX_FILE_BYTES:
-        raise WorkbookError("FILE_TOO_LARGE", f"文件过大（{size // 1024 // 1024} MB），评分表正常不超过 1 MB，已拒绝")
+        raise WorkbookError(codes.FILE_TOO_LARGE.code,
+                            f"文件过大（{size // 1024 // 1024} MB），评分表正常不超过 1 MB，已拒绝")
 
 
 def sniff(head: bytes, suffix: str) -> None:
     """Refuse what is not an xlsx, with advice on how to save it."""
     if head.startswith(OLE_MAGIC):
         if suffix in (".xlsx", ".xlsm"):
-            raise WorkbookError("FILE_ENCRYPTED", "工作簿设置了打开密码（已加密），无法读取；"
+            raise WorkbookError(codes.FILE_ENCRYPTED.code, "工作簿设置了打开密码（已加密），无法读取；"
                                 "请在 Excel/WPS 中取消密码（文件→信息→保护工作簿→用密码进行加密，清空密码）"
                                 "后重新保存为 .xlsx")
         kind = {".xls": "Excel 97-2003 工作簿（.xls）", ".et": "WPS 表格文件（.et）"}.get(suffix, "旧版 Office 文件")
-        raise WorkbookError("FILE_OLD_FORMAT", f"这是{kind}，不是 .xlsx；请用 Excel 或 WPS 打开，"
-                            "“另存为”选择“Excel 工作簿（*.xlsx）”后重新报送")
+        raise WorkbookError(codes.FILE_OLD_FORMAT.code, codes.FILE_OLD_FORMAT.message(kind=kind))
     if not head.startswith(ZIP_MAGIC):
         if suffix == ".csv" or suffix == ".txt":
             why = "这是文本文件（CSV），丢失了评分表的结构"
@@ -121,22 +122,22 @@ def sniff(head: bytes, suffix: str) -> None:
             why = "文件是空的（0 字节）"
         else:
             why = "文件不是 .xlsx 工作簿（内容无法识别）"
-        raise WorkbookError("FILE_NOT_XLSX", f"{why}；请在省局下发的评分表模板中填写，并保存为 .xlsx 后重新报送")
+        raise WorkbookError(codes.FILE_NOT_XLSX.code, codes.FILE_NOT_XLSX.message(why=why))
 
 
 def _check_zip(zf: zipfile.ZipFile) -> None:
     infos = zf.infolist()
     if len(infos) > MAX_ZIP_ENTRIES:
-        raise WorkbookError("FILE_TOO_LARGE", f"工作簿内部条目过多（{len(infos)} 个），疑似异常文件，已拒绝")
+        raise WorkbookError(codes.FILE_TOO_LARGE.code, f"工作簿内部条目过多（{len(infos)} 个），疑似异常文件，已拒绝")
     total = 0
     for info in infos:
         if info.flag_bits & 0x1:
-            raise WorkbookError("FILE_ENCRYPTED", "工作簿内容已加密，无法读取；请取消密码后重新保存为 .xlsx")
+            raise WorkbookError(codes.FILE_ENCRYPTED.code, "工作簿内容已加密，无法读取；请取消密码后重新保存为 .xlsx")
         total += info.file_size
         if info.file_size > 1024 * 1024 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-            raise WorkbookError("FILE_ZIP_BOMB", "工作簿的压缩比例异常（疑似“压缩炸弹”），已拒绝读取")
+            raise WorkbookError(codes.FILE_ZIP_BOMB.code, codes.FILE_ZIP_BOMB.message())
     if total > MAX_UNCOMPRESSED:
-        raise WorkbookError("FILE_TOO_LARGE", f"工作簿解压后过大（{total // 1024 // 1024} MB），已拒绝；"
+        raise WorkbookError(codes.FILE_TOO_LARGE.code, f"工作簿解压后过大（{total // 1024 // 1024} MB），已拒绝；"
                             "评分表正常大小不超过 1 MB，请勿在其中插入图片或大量数据")
 
 
@@ -145,9 +146,9 @@ def _read_member(zf: zipfile.ZipFile, name: str, limit: int = 20 * 1024 * 1024) 
         with zf.open(name) as fh:
             data = fh.read(limit + 1)
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError):
-        raise WorkbookError("FILE_CORRUPT", f"工作簿中的 {name} 已损坏，无法读取；请重新保存后再报送") from None
+        raise WorkbookError(codes.FILE_CORRUPT.code, f"工作簿中的 {name} 已损坏，无法读取；请重新保存后再报送") from None
     if len(data) > limit:
-        raise WorkbookError("FILE_TOO_LARGE", f"工作簿中的 {name} 过大，已拒绝")
+        raise WorkbookError(codes.FILE_TOO_LARGE.code, f"工作簿中的 {name} 过大，已拒绝")
     return data
 
 
@@ -198,9 +199,9 @@ def _elements(data: bytes, what: str, tags: frozenset[str]) -> list[tuple[str, d
     try:
         parser.Parse(data, True)
     except _Unsafe:
-        raise WorkbookError("FILE_UNSAFE_XML", f"工作簿的 {what} 含有不安全的 XML 结构（DTD/实体），已拒绝读取") from None
+        raise WorkbookError(codes.FILE_UNSAFE_XML.code, codes.FILE_UNSAFE_XML.message(part=what)) from None
     except expat.ExpatError:
-        raise WorkbookError("FILE_CORRUPT", f"工作簿的 {what} 已损坏，无法读取；请重新保存后报送") from None
+        raise WorkbookError(codes.FILE_CORRUPT.code, f"工作簿的 {what} 已损坏，无法读取；请重新保存后报送") from None
     return found
 
 
@@ -213,7 +214,7 @@ def _workbook_parts(zf: zipfile.ZipFile) -> tuple[dict[str, str], dict[str, str]
     try:
         wb_xml = _read_member(zf, "xl/workbook.xml")
     except KeyError:
-        raise WorkbookError("FILE_NOT_WORKBOOK", "压缩包中没有 Excel 工作簿内容，不是 .xlsx 工作簿") from None
+        raise WorkbookError(codes.FILE_NOT_WORKBOOK.code, codes.FILE_NOT_WORKBOOK.message()) from None
     elements = _elements(wb_xml, "xl/workbook.xml", _WORKBOOK_TAGS)
     rels: dict[str, str] = {}
     try:
@@ -287,7 +288,8 @@ def read_workbook(path: str | Path, wanted: Mapping[str, Any] | None = None,
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError, ValueError):
-        raise WorkbookError("FILE_CORRUPT", "文件已损坏或不完整（可能传输中断），无法打开；请重新保存后再报送") from None
+        raise WorkbookError(codes.FILE_CORRUPT.code,
+                            "文件已损坏或不完整（可能传输中断），无法打开；请重新保存后再报送") from None
     with zf:
         _check_zip(zf)
         sheets, names = _workbook_parts(zf)
@@ -360,7 +362,7 @@ def _calamine_values(data: bytes, sheets: Mapping[str, str], refs: Mapping[str, 
     try:
         book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception:  # calamine raises several error types for a broken file
-        raise WorkbookError("FILE_CORRUPT", "文件内容已损坏，无法读取单元格；请重新保存后再报送") from None
+        raise WorkbookError(codes.FILE_CORRUPT.code, "文件内容已损坏，无法读取单元格；请重新保存后再报送") from None
     try:
         grids: dict[str, list[list[Any]]] = {}
         for name, ref in refs.items():
@@ -370,7 +372,7 @@ def _calamine_values(data: bytes, sheets: Mapping[str, str], refs: Mapping[str, 
                 try:
                     grids[ref.sheet] = book.get_sheet_by_name(ref.sheet).to_python(skip_empty_area=False)
                 except Exception:
-                    raise WorkbookError("FILE_CORRUPT", f"工作表“{ref.sheet}”已损坏，无法读取") from None
+                    raise WorkbookError(codes.FILE_CORRUPT.code, f"工作表“{ref.sheet}”已损坏，无法读取") from None
             grid = grids[ref.sheet]
             value = None
             if ref.row < len(grid) and ref.col < len(grid[ref.row]):

@@ -7,10 +7,9 @@ This is the only place that knows the rubric's file format. Everything else
 
 from __future__ import annotations
 
-import copyreg
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from importlib import resources
@@ -61,12 +60,27 @@ def _objects() -> dict[tuple[str, str, str], Any]:
     return out
 
 
-# Fractions travel between the batch's processes by the thousand: pickle them as two
-# integers rather than as text to parse again.
-copyreg.pickle(Fraction, lambda f: (Fraction, (f.numerator, f.denominator)))
+class Memo:
+    """A per-object cache for values other stages derive from a rubric object (the names a
+    sheet must have, a part's text in words): it lives and dies with the object, never travels
+    with it when pickled, and is left out of equality and hashing."""
+
+    def memo(self, key: Any, make: Callable[[], Any]) -> Any:
+        """``make()``, computed once per object and ``key``."""
+        cache = self.__dict__.get("_memo")
+        if cache is None:
+            cache = self.__dict__["_memo"] = {}
+        try:
+            return cache[key]
+        except KeyError:
+            value = cache[key] = make()
+            return value
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "_memo"}
 
 
-class _ByReference:
+class _ByReference(Memo):
     """Pickled as a reference into :func:`load_rubric`, not as a copy: the batch's
     worker processes send back scores that point at indicators and parts."""
 
@@ -238,7 +252,7 @@ class Group:
 
 
 @dataclass(frozen=True)
-class Rubric:
+class Rubric(Memo):
     id: str
     version: str
     title: str
@@ -283,6 +297,32 @@ class Rubric:
 
     def group(self, number: int) -> Group:
         return self.groups[number - 1]
+
+    @property
+    def county_level(self) -> str:
+        """The level whose units belong to a 市州 and name it (所属市州): the last of ``levels``."""
+        return self.levels[-1]
+
+    @functools.cached_property
+    def levels_text(self) -> str:
+        """The levels as a choice in words: ``“市州”或“县市区”``."""
+        return "或".join(f"“{lv}”" for lv in self.levels)
+
+    @functools.cached_property
+    def expert_text(self) -> str:
+        """The indicators the experts rate on site, in words: a group whose indicators all are
+        is named as a group (``5.4 与第 11 类``)."""
+        items: list[str] = []
+        for g in self.groups:
+            rated = [i.code for i in g.indicators if i.expert]
+            if rated and len(rated) == len(g.indicators):
+                items.append(f"第 {g.number} 类")
+            else:
+                items += rated
+        if len(items) < 2:
+            return "".join(items)
+        last = items[-1]
+        return "、".join(items[:-1]) + (" 与" if last.startswith("第") else " 与 ") + last
 
 
 _TOP_KEYS = {"rubric", "groups", "vetoes", "indicators", "levels"}

@@ -11,6 +11,8 @@ from typing import Any
 import yaml
 
 from qc_batch.engine.scoring import Policy
+from qc_batch.mail.config import MailSettingsError
+from qc_batch.mail.config import check_sections as check_mail_sections
 from qc_batch.rubric.expr import REFERENCES, REFS
 from qc_batch.rubric.model import Rubric, load_rubric
 
@@ -138,6 +140,10 @@ def parse_settings(data: Any, rubric: Rubric | None = None, source: str = "") ->
                 values[code] = _number(v, f"peer_reference 第 {k} 项的 {code}")
         peers.append(PeerFigures(str(item["unit"]), level, values))
     extra = {k: data[k] for k in ("smtp", "address_book", "mail") if k in data}
+    try:  # a typo in a mail setting stops the run at once, not weeks later at qc-batch mail
+        check_mail_sections(extra)
+    except MailSettingsError as exc:
+        raise SettingsError(str(exc).replace("设置文件", where, 1)) from None
     return Settings(year, Policy(refs, na_policy, frac), tuple(expected), tuple(peers), extra, source)
 
 
@@ -145,7 +151,7 @@ def load_settings(path: str | Path, rubric: Rubric | None = None) -> Settings:
     """Read and validate a settings file; raises :class:`SettingsError` in Chinese."""
     path = Path(path)
     if not path.is_file():
-        raise SettingsError(f"找不到设置文件 {path}；可运行 qc-batch sample 生成示例设置文件")
+        raise SettingsError(f"找不到设置文件 {path}；请用 --settings 指定本年度的设置文件（写法见 README“年度运行”）")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:

@@ -411,6 +411,111 @@ def test_subject_cc_and_intro_from_the_mail_section(out, tmp_path):
     assert p.message.get_body(("plain",)).get_content().startswith("长沙市：\r\n\r\n现将审核结果发给你们。")
 
 
+@pytest.mark.parametrize("subject", ["{unit.__class__}", "{unit!r}", "{total:>{year}}", "{unit[0]}", "{0}"])
+def test_subject_uses_only_the_documented_fields(out, tmp_path, subject):
+    result = invoke(out, write_settings(tmp_path, mail={"subject": subject}))
+    assert result.exit_code == 3, result.output
+    assert "mail.subject" in result.stderr and "只能使用：{year}" in result.stderr
+    assert "Traceback" not in result.output and "class" not in result.stdout
+
+
+@pytest.mark.parametrize("smtp, key", [({"port": 99999}, "smtp.port"), ({"hots": "x"}, "smtp.hots")])
+def test_a_mail_typo_stops_qc_batch_run_at_once(tmp_path, smtp, key):
+    settings = write_settings(tmp_path, smtp=smtp)
+    proc = subprocess.run([sys.executable, "-m", "qc_batch", "run", "--input", str(SAMPLES), "--settings",
+                           str(settings), "--output", str(tmp_path / "o")], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 3 and key in proc.stderr and str(settings) in proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "o").exists()
+
+
+def test_mail_uses_the_settings_file_the_run_recorded(out, tmp_path, monkeypatch):
+    settings = write_settings(tmp_path, mail={"subject": "记录的设置：{unit}"})
+    data = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    data["settings"]["source"] = str(settings)
+    (out / "results.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)  # no input/settings.yaml here
+    result = CliRunner().invoke(cli, ["mail", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"使用本次 qc-batch run 所用的设置文件：{settings}" in result.stdout
+    msg = email.message_from_bytes((out / "outbox" / "长沙市.eml").read_bytes(), policy=email.policy.default)
+    assert str(msg["Subject"]) == "记录的设置：长沙市"
+    data["settings"]["source"] = str(tmp_path / "moved.yaml")
+    (out / "results.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["mail", "--output", str(out)])
+    assert result.exit_code == 4 and "moved.yaml" in result.stderr and "--settings" in result.stderr
+    assert "qc-batch sample" not in result.output
+
+
+def test_word_and_pdf_reports_are_attached_with_names_old_clients_read(out, units, tmp_path):
+    reports = out / "reports"
+    (reports / "长沙市.docx").write_bytes(b"PK\x03\x04 docx of changsha")
+    (reports / "长沙市.pdf").write_bytes(b"%PDF-1.7 changsha /CreationDate (D:20260101) %%EOF")
+    (reports / "湘西土家族苗族自治州.docx").write_bytes(b"PK\x03\x04 docx of xiangxi")
+    prepared = {p.unit_id: p for p in build_messages(out, load_settings(write_settings(tmp_path)))}
+    for uid, names in (("长沙市", ["长沙市_审核报告.docx", "长沙市_审核报告.pdf", "长沙市_审核.xlsx"]),
+                       ("湘西土家族苗族自治州", ["湘西土家族苗族自治州_审核报告.docx", "湘西土家族苗族自治州_审核.xlsx"]),
+                       ("株洲市", ["株洲市_审核报告.md", "株洲市_审核.xlsx"])):  # no .docx: the .md goes instead
+        raw = prepared[uid].as_bytes()
+        msg = email.message_from_bytes(raw, policy=email.policy.default)
+        atts = list(msg.iter_attachments())
+        assert [a.get_filename() for a in atts] == names
+        assert [a.get_param("name") for a in atts] == names
+        first = atts[0].get_content()
+        first = first.encode("utf-8") if isinstance(first, str) else first
+        assert first == (reports / f"{uid}.{names[0].rsplit('.', 1)[1]}").read_bytes()
+        head = raw.decode("ascii")
+        # each name twice: RFC 2231 for current clients, a quoted RFC 2047 name= for older Outlook and Foxmail
+        assert head.count("Content-Disposition: attachment;\r\n filename*") == len(names)
+        assert head.count(' name="=?UTF-8?B?') == len(names) and head.count(' filename="=?UTF-8?B?') == len(names)
+        assert max(len(line) for line in raw.split(b"\r\n")) <= 998
+    # the PDF's conversion time does not count as a change of the report
+    before = prepared["长沙市"].report_sha256
+    (reports / "长沙市.pdf").write_bytes(b"%PDF-1.7 changsha /CreationDate (D:20270505) %%EOF")
+    again = {p.unit_id: p for p in build_messages(out, load_settings(write_settings(tmp_path)))}
+    assert again["长沙市"].report_sha256 == before
+    (reports / "长沙市.docx").write_bytes(b"PK\x03\x04 docx of changsha, corrected")
+    again = {p.unit_id: p for p in build_messages(out, load_settings(write_settings(tmp_path)))}
+    assert again["长沙市"].report_sha256 != before
+    # the Markdown goes too when the settings ask for it
+    asked = load_settings(write_settings(tmp_path, mail={"attach_markdown": True}))
+    changsha = next(p for p in build_messages(out, asked) if p.unit_id == "长沙市")
+    msg = email.message_from_bytes(changsha.as_bytes(), policy=email.policy.default)
+    assert [a.get_filename() for a in msg.iter_attachments()][-2:] == ["长沙市_审核报告.md", "长沙市_审核.xlsx"]
+    result = invoke(out, write_settings(tmp_path, mail={"attach_markdown": "yes"}))
+    assert result.exit_code == 3 and "mail.attach_markdown" in result.stderr
+
+
+def test_plain_text_body_reads_as_text():
+    md_text = (ROOT / "tests" / "golden" / "永州市.md").read_text(encoding="utf-8")
+    text = render_text(md_text)
+    assert "\\" not in text and "**" not in text and "%E" not in text and "![" not in text and "|" not in text
+    assert "示例数据_永州市_2026.xlsx" in text and "［图：各类别得分率与同级平均］" in text
+    lines = text.splitlines()
+    head = next(i for i, line in enumerate(lines) if line.startswith("类别"))
+    table = lines[head:head + 13]
+    assert table[1].startswith("-----") and set(table[1]) == {"-", " "}
+    # right-aligned numbers end in the same display column (CJK characters are two columns wide)
+    from qc_batch.mail.render import width
+    assert len({width(row) for row in table}) == 1
+    assert table[2].split() == ["1", "质量发展战略规划", "70", "80", "87.5%", "62.86", "80"]
+    assert render_text("A &amp; B &lt;b&gt; \\_x\\_ [链接](https://a.cn)") == "A & B <b> _x_ 链接（https://a.cn）\n"
+
+
+def test_control_characters_never_reach_headers_or_lines(out, tmp_path):
+    data = json.loads((out / "results.json").read_text(encoding="utf-8"))
+    data["units"][0]["unit"] = "长沙市\r\nBcc: evil@example.org\x07"
+    data["units"][0]["status"] = "合格\n"
+    (out / "results.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    p = build_messages(out, load_settings(write_settings(tmp_path)))[0]
+    raw = p.as_bytes()
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    assert msg["Bcc"] is None and "\x07" not in str(msg["Subject"])
+    assert str(msg["Subject"]) == "2026年度质量强市评价审核结果：长沙市 Bcc: evil@example.org（合格）"
+    from qc_batch.mail.events import INFO, Event
+    assert Event(INFO, "跳过  a\r\nb\x1b[31m").text == "跳过  a b [31m"
+
+
 # --------------------------------------------------------------------------- sending
 
 

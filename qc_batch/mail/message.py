@@ -133,7 +133,8 @@ def attachment(data: bytes, mime: tuple[str, str], filename: str) -> EmailMessag
     written instead of folding them into one form.
     """
     filename = one_line(filename).replace('"', "")
-    head = [f"Content-Type: {mime[0]}/{mime[1]};", *_quoted_words("name", filename),
+    charset = [' charset="utf-8";'] if mime[0] == "text" else []
+    head = [f"Content-Type: {mime[0]}/{mime[1]};", *charset, *_quoted_words("name", filename),
             "Content-Disposition: attachment;", *(line + ";" for line in _rfc2231("filename", filename)),
             *_quoted_words("filename", filename), "Content-Transfer-Encoding: base64"]
     body = base64.encodebytes(data).decode("ascii").replace("\n", "\r\n")

@@ -33,6 +33,7 @@ FILE = "file"
 
 #: report sections, in the order the report shows them: key -> Chinese heading
 SECTIONS: dict[str, str] = {
+    "verdict": "不予受理情形",  # shown in the report's 结论 (the vetoes answered 是), not among the audit's sections
     "claims": "自评分与核算得分不一致",
     "values": "无法识别或超出范围的填报值",
     "missing": "缺填的项目",
@@ -47,6 +48,8 @@ SECTIONS: dict[str, str] = {
 }
 #: the section of file reason codes (all other sections hold findings)
 FILES_SECTION = "files"
+#: the section of the findings that make the verdict itself: the report's 结论 states them
+VERDICT_SECTION = "verdict"
 
 
 @dataclass(frozen=True)
@@ -136,7 +139,7 @@ FORMULA_OVERWRITTEN = _f(
     "该单元格原为自动计算公式，已被改写为固定值；本次审核不采用表内计算结果，按填报值重新核算",
     "a score formula cell holds a typed value")
 VETO = _f(
-    "VETO", ERROR, "存在不予受理情形", "values",
+    "VETO", ERROR, "存在不予受理情形", VERDICT_SECTION,
     "不予受理情形 {number}（{text}）填写为“是”：按标准第15章不予受理",
     "a veto answered 是 (status 不予受理)")
 VETO_UNREADABLE = _f(
@@ -375,8 +378,8 @@ _BEGIN, _END = "<!-- codes:{} begin (generated: python -m qc_batch.codes --write
 def markdown_table(kind: str) -> str:
     """The Markdown table of the finding codes (``FINDING``) or the file reason codes (``FILE``)."""
     if kind == FINDING:
-        rows = ["| code | severity | title | when |", "|---|---|---|---|"]
-        rows += [f"| `{c.code}` | {c.level} | {c.title} | {c.when} |" for c in findings()]
+        rows = ["| code | severity | title | report section | when |", "|---|---|---|---|---|"]
+        rows += [f"| `{c.code}` | {c.level} | {c.title} | {SECTIONS[c.section]} | {c.when} |" for c in findings()]
     else:
         rows = ["| code | status | title | when |", "|---|---|---|---|"]
         rows += [f"| `{c.code}` | {c.level} | {c.title} | {c.when} |" for c in file_reasons()]

@@ -12,6 +12,7 @@ import openpyxl
 import pytest
 import yaml
 
+from qc_batch.batch import parallel
 from qc_batch.batch.run import run_batch
 from qc_batch.outputs.publish import publish
 from qc_batch.outputs.reports import cjk_font_path, md
@@ -211,7 +212,7 @@ def test_outputs_are_the_same_where_workers_cannot_fork(samples, tmp_path, monke
     result, _, out = samples
     monkeypatch.setattr(pub, "_context", lambda: multiprocessing.get_context("spawn"))
     spawned = publish(result, tmp_path / "out", GENERATED_AT, workers=2)
-    assert spawned.reports == len(result.units) > pub.PARALLEL_FROM
+    assert spawned.reports == len(result.units) > parallel.PARALLEL_FROM
     for u in result.units:
         assert (tmp_path / "out" / "reports" / f"{u.id}.md").read_text(encoding="utf-8") == \
             (out / "reports" / f"{u.id}.md").read_text(encoding="utf-8")

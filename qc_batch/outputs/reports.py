@@ -19,6 +19,7 @@ from urllib.parse import quote
 import jinja2
 from PIL import Image, ImageDraw, ImageFont
 
+from qc_batch import paths
 from qc_batch.outputs.deflate import png_palette
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,6 +69,7 @@ def _env(folder: str) -> jinja2.Environment:
     )
     env.filters["md"] = md
     env.filters["urlpath"] = lambda s: quote(str(s))
+    env.globals["paths"] = paths  # file names of a unit's outputs: paths.chart_name(u.id), paths.returned_name(...)
     return env
 
 
@@ -260,7 +262,7 @@ def index_markdown(result, views: dict[str, dict[str, Any]], charts: bool) -> st
     lines = [f"# {result.settings.year}年度质量强市（区、县）评价审核结果", ""]
     c = result.count
     lines.append(f"共 {len(result.files)} 个文件：受理 {c('accepted')}，被新版本替代 {c('superseded')}，"
-                 f"拒收 {c('rejected')}。详见 comparison.xlsx。")
+                 f"拒收 {c('rejected')}。详见 {paths.COMPARISON}。")
     lines.append("")
     for level in result.rubric.levels:
         units = sorted((v for v in views.values() if v["level"] == level),
@@ -272,7 +274,7 @@ def index_markdown(result, views: dict[str, dict[str, Any]], charts: bool) -> st
             rank = v["rank"] if v["rank"] is not None else "—"
             name = md(v["unit"]) + (f"（{md(v['parent'])}）" if v["parent"] else "")
             lines.append(f"| {rank} | {name} | {v['total']} | {v['status']} | "
-                         f"[报告](reports/{quote(v['id'])}.md) | [审核表](returned/{quote(v['id'])}_审核.xlsx) |")
+                         f"[报告]({quote(paths.report(v['id']))}) | [审核表]({quote(paths.returned(v['id']))}) |")
         lines.append("")
     rejected = [f for f in result.files if f.status == "rejected"]
     if rejected:

@@ -16,6 +16,8 @@ TEMPLATE_PATH = f"templates/{TEMPLATE_FILE}"
 RESULTS = "results.json"
 COMPARISON = "comparison.xlsx"
 INDEX = "index.md"
+#: the province summary for leadership (Word)
+SUMMARY = "summary.docx"
 REPORTS_DIR = "reports"
 RETURNED_DIR = "returned"
 OUTBOX_DIR = "outbox"
@@ -51,6 +53,16 @@ def chart(uid: str) -> str:
 def returned(uid: str) -> str:
     """``returned/<id>_审核.xlsx``"""
     return f"{RETURNED_DIR}/{returned_name(uid)}"
+
+
+def report_docx(uid: str) -> str:
+    """``reports/<id>.docx``: the Word report (the same text as the Markdown one)"""
+    return f"{REPORTS_DIR}/{uid}.docx"
+
+
+def report_pdf(uid: str) -> str:
+    """``reports/<id>.pdf``: the Word report as PDF (``qc-batch run --pdf``)"""
+    return f"{REPORTS_DIR}/{uid}.pdf"
 
 
 def outbox_message(uid: str) -> str:

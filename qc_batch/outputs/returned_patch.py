@@ -145,14 +145,10 @@ class Base:
     fillable: list[str]
 
 
-_BASES: dict[tuple, Base] = {}
-
-
 def base_for(rubric: Rubric, policy: Policy) -> Base:
-    key = (id(rubric), tuple(sorted((k, str(v)) for k, v in policy.refs.items())), policy.na_policy)
-    if key not in _BASES:
-        _BASES[key] = _make_base(rubric, policy)
-    return _BASES[key]
+    """The base workbook for ``policy``, made once per process and kept with the rubric."""
+    key = (base_for, tuple(sorted((k, str(v)) for k, v in policy.refs.items())), policy.na_policy)
+    return rubric.memo(key, lambda: _make_base(rubric, policy))
 
 
 def _make_base(rubric: Rubric, policy: Policy) -> Base:

@@ -24,6 +24,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
+from qc_batch import paths
 from qc_batch.mail.config import HasSections, MailConfig, MailSettingsError, mail_config, one_line, parse_address
 from qc_batch.mail.render import IMAGE_TYPES, cid, render_html, render_text
 from qc_batch.mail.results import load_results, report_sha256, safe_id
@@ -32,7 +33,7 @@ from qc_batch.outputs.staging import atomic_write_bytes
 # CRLF line ends, RFC 2047 headers; the attachment headers written here are kept as written (not refolded:
 # a long media type such as that of .docx does not fit in 78 columns, and refolding would break it)
 POLICY = SMTP_POLICY.clone(refold_source="none")
-OUTBOX = "outbox"
+OUTBOX = paths.OUTBOX_DIR
 XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 DOCX_TYPE = ("application", "vnd.openxmlformats-officedocument.wordprocessingml.document")
 PDF_TYPE = ("application", "pdf")
@@ -84,9 +85,8 @@ class UnitFiles:
 
     @classmethod
     def of(cls, out: Path, uid: str) -> UnitFiles:
-        reports = out / "reports"
-        return cls(reports / f"{uid}.md", reports / f"{uid}.docx", reports / f"{uid}.pdf",
-                   out / "returned" / f"{uid}_审核.xlsx")
+        return cls(paths.under(out, paths.report(uid)), paths.under(out, paths.report_docx(uid)),
+                   paths.under(out, paths.report_pdf(uid)), paths.under(out, paths.returned(uid)))
 
 
 # -- attachment names ------------------------------------------------------------------
@@ -208,7 +208,7 @@ def _prepare(u: Mapping[str, Any], out: Path, cfg: MailConfig, when: dt.datetime
     page, image_names = render_html(md_text, subject, intro)
     images = []
     for name in image_names:
-        path = out / "reports" / name
+        path = out / paths.REPORTS_DIR / name
         if not path.is_file():
             where = path.relative_to(out)
             return Prepared(uid, unit, problem=f"缺少报告文件 {where}（报告中引用的图表）；请先运行 qc-batch run")

@@ -16,9 +16,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from qc_batch import paths
 from qc_batch.mail.config import MailInputError, one_line
 
-RESULTS = "results.json"
+RESULTS = paths.RESULTS
 # docProps/core.xml of a workbook or document holds the time it was saved; it changes on every run
 ZIP_VOLATILE = frozenset({"docProps/core.xml"})
 # the parts of a PDF that change on every conversion: creation and modification time, the file identifier

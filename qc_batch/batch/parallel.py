@@ -38,9 +38,10 @@ def _fraction(f: Fraction) -> tuple:
 
 def compact_pickling() -> None:
     """Fractions travel between the batch's processes by the thousand: send them as two
-    integers rather than as text to parse again. Registered on the pickler of
-    ``multiprocessing`` only, so ``pickle`` elsewhere is unchanged; call it in any process that
-    sends results (it is called on import, and in each reading worker)."""
+    integers rather than as text to parse again (Python 3.10 pickles a Fraction as text; 3.11
+    and later as the two integers already). Registered on the pickler of ``multiprocessing``
+    only, so ``pickle`` elsewhere is unchanged; call it in any process that sends results (it
+    is called on import, and in each reading worker)."""
     ForkingPickler.register(Fraction, _fraction)
 
 

@@ -66,7 +66,8 @@ def corpus(tmp_path_factory) -> tuple[Path, dict[str, str]]:
     # not an xlsx at all
     expect[wb.ole_file(d / "老格式.xls").name] = "FILE_OLD_FORMAT"
     expect[wb.ole_file(d / "金山.et").name] = "FILE_OLD_FORMAT"
-    expect[wb.ole_file(d / "加密.xlsx").name] = "FILE_ENCRYPTED"
+    expect[wb.ole_file(d / "加密.xlsx", encrypted=True).name] = "FILE_ENCRYPTED"
+    expect[wb.ole_file(d / "改了扩展名的老格式.xlsx").name] = "FILE_OLD_FORMAT"  # a real .xls renamed
     (d / "导出.csv").write_text("指标,得分\n1.1,20\n", encoding="utf-8")
     expect["导出.csv"] = "FILE_NOT_XLSX"
     expect[wb.docx_like(d / "说明.docx").name] = "FILE_NOT_WORKBOOK"

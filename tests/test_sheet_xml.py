@@ -1,4 +1,5 @@
-"""The plain-XML cell reader (qc_batch.read.sheet_xml) gives what python-calamine gives."""
+"""The plain-XML cell reader (qc_batch.read.sheet_xml) gives what the full parser (qc_batch.read.sheet_full)
+gives, and both give what a reference reader (ElementTree) gives."""
 
 from __future__ import annotations
 
@@ -30,9 +31,9 @@ def read_both(path: Path, monkeypatch, *, plain_expected: bool = True):
     slow = wr.read_workbook(path, WANTED, FORMULAS, plain=False)
     with monkeypatch.context() as m:
         if plain_expected:
-            def no_calamine(*_a, **_k):
-                raise AssertionError("fell back to python-calamine")
-            m.setattr(wr, "_calamine_values", no_calamine)
+            def no_full(*_a, **_k):
+                raise AssertionError("fell back to the full parser")
+            m.setattr(wr, "_full_values", no_full)
         fast = wr.read_workbook(path, WANTED, FORMULAS)
     return fast, slow
 
@@ -40,6 +41,7 @@ def read_both(path: Path, monkeypatch, *, plain_expected: bool = True):
 def assert_same(fast, slow) -> None:
     assert fast.refs == slow.refs
     assert fast.formula_cells == slow.formula_cells
+    assert fast.formulas == slow.formulas
     assert set(fast.values) == set(slow.values)
     for name, want in slow.values.items():
         got = fast.values[name]
@@ -90,12 +92,15 @@ SHEET = "xl/worksheets/sheet3.xml"  # 评分表
 
 
 @pytest.mark.parametrize(("what", "change"), [
-    ("a DTD", lambda x: x.replace(b"<worksheet ", b"<!DOCTYPE worksheet [ ]><worksheet ", 1)),
     ("attributes reordered", lambda x: re.sub(rb'<c r="([A-Z]+[0-9]+)" s="([0-9]+)"', rb'<c s="\2" r="\1"', x)),
-    ("prefixed elements", lambda x: x.replace(b"<sheetData>", b"<x:sheetData>").replace(b"</sheetData>",
-                                                                                          b"</x:sheetData>")),
+    ("prefixed elements", lambda x: x.replace(b"<worksheet ", b'<worksheet xmlns:x="' + sheet_xml.MAIN_NS + b'" ', 1)
+     .replace(b"<c ", b"<x:c ").replace(b"</c>", b"</x:c>")),
+    ("tabs before r=", lambda x: x.replace(b"<c r=", b"<c\t\n r=")),
+    ("a comment", lambda x: x.replace(b"<row ", b"<!-- x --><row ")),
+    ("a processing instruction", lambda x: x.replace(b"<row ", b"<?pi x?><row ", 1)),
+    ("character references in addresses", lambda x: x.replace(b'<c r="H', b'<c r="&#72;')),
 ])
-def test_xml_that_is_not_plain_is_read_by_calamine(tmp_path, monkeypatch, what, change):
+def test_xml_that_is_not_plain_is_read_by_the_full_parser(tmp_path, monkeypatch, what, change):
     src = wb.write_filled(tmp_path / "src.xlsx", wb.unit_values(3))
     with zipfile.ZipFile(src) as z:
         assert "评分表" in z.read("xl/workbook.xml").decode() and SHEET in z.namelist()
@@ -103,24 +108,34 @@ def test_xml_that_is_not_plain_is_read_by_calamine(tmp_path, monkeypatch, what, 
     with zipfile.ZipFile(odd) as z, pytest.raises(sheet_xml.NotPlain):
         sheet_xml.check_plain(z.read(SHEET))
     fast, slow = read_both(odd, monkeypatch, plain_expected=False)
-    if what != "prefixed elements":  # calamine itself reads no cell from the prefixed copy
-        assert_same(fast, slow)
-        assert fast.values == wr.read_workbook(src, WANTED, FORMULAS, plain=False).values
-
-
-def test_comments_between_cells_do_not_matter(tmp_path, monkeypatch):
-    src = wb.write_filled(tmp_path / "src.xlsx", wb.unit_values(4))
-    odd = wb.rewrite_member(src, tmp_path / "odd.xlsx", SHEET, lambda x: x.replace(b"<row ", b"<!-- x --><row "))
-    fast, slow = read_both(odd, monkeypatch)
     assert_same(fast, slow)
+    # read, not blank: the same values as the plain original
+    assert fast.values == wr.read_workbook(src, WANTED, FORMULAS, plain=False).values
+    assert fast.values == wr.read_workbook(src, WANTED, FORMULAS).values
+
+
+def test_a_dtd_in_a_sheet_is_unsafe_xml(tmp_path):
+    src = ROOT / "input" / "示例数据_长沙市_2026.xlsx"
+    odd = wb.rewrite_member(src, tmp_path / "odd.xlsx", SHEET,
+                            lambda x: x.replace(b"<worksheet ", b"<!DOCTYPE worksheet [ ]><worksheet ", 1))
+    with zipfile.ZipFile(odd) as z, pytest.raises(sheet_xml.NotPlain):
+        sheet_xml.check_plain(z.read(SHEET))
+    with pytest.raises(wr.WorkbookError) as err:
+        wr.read_workbook(odd, WANTED, FORMULAS)
+    assert err.value.code == "FILE_UNSAFE_XML" and "DTD" in err.value.message
+
+
+SST = b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
 
 
 def test_shared_strings_that_do_not_add_up_are_not_plain():
     with pytest.raises(sheet_xml.NotPlain):
-        sheet_xml.SharedStrings(b'<sst uniqueCount="2"><x:si><x:t>a</x:t></x:si><x:si><x:t>b</x:t></x:si></sst>')
+        sheet_xml.SharedStrings(SST + b'uniqueCount="2"><x:si><x:t>a</x:t></x:si><x:si><x:t>b</x:t></x:si></sst>')
     with pytest.raises(sheet_xml.NotPlain):
-        sheet_xml.SharedStrings(b'<sst uniqueCount="2"><si><t>a</t></si><si/></sst>')
-    strings = sheet_xml.SharedStrings(b'<sst uniqueCount="3"><si><t>a&amp;b</t></si><si><t/></si>'
+        sheet_xml.SharedStrings(SST + b'uniqueCount="2"><si><t>a</t></si><si/></sst>')
+    with pytest.raises(sheet_xml.NotPlain):  # a processing instruction hiding a run
+        sheet_xml.SharedStrings(SST + b'uniqueCount="1"><si><?x <t>fake</t>?><t>a</t></si></sst>')[0]
+    strings = sheet_xml.SharedStrings(SST + b'uniqueCount="3"><si><t>a&amp;b</t></si><si><t/></si>'
                                       b'<si><r><t xml:space="preserve">x </t></r><r><t>y</t></r>'
                                       b'<rPh sb="0" eb="1"><t>pho</t></rPh></si></sst>')
     assert [strings[0], strings[1], strings[2]] == ["a&b", "", "x y"]

@@ -109,9 +109,12 @@ def docx_like(dst: Path) -> Path:
     return dst
 
 
-def ole_file(dst: Path) -> Path:
-    """The header of an OLE compound file (.xls, .et, or an encrypted .xlsx)."""
-    dst.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 4096)
+def ole_file(dst: Path, *, encrypted: bool = False) -> Path:
+    """An OLE compound file: a .xls or .et (stream Workbook), or an encrypted .xlsx (streams
+    EncryptionInfo and EncryptedPackage); only the header and the directory's stream names."""
+    streams = ("EncryptionInfo", "EncryptedPackage") if encrypted else ("Workbook",)
+    directory = b"".join(name.encode("utf-16-le").ljust(128, b"\0") for name in streams)
+    dst.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504 + directory + b"\0" * 4096)
     return dst
 
 

@@ -16,6 +16,7 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
+from qc_batch.engine.numbers import sort_float
 from qc_batch.rubric.expr import Band
 
 
@@ -37,7 +38,7 @@ def cut_offs(n: int, fraction: Fraction) -> tuple[int, int]:
 
 
 def _key(v: Fraction) -> tuple[float, Fraction]:
-    return float(v), v
+    return sort_float(v), v
 
 
 class PeerGroup:

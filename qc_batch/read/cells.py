@@ -32,9 +32,21 @@ _FALSE = frozenset(w.casefold() for w in FALSE_WORDS) | {"✗", "✘", "x", "假
 #: A percent is rounded to this many decimals (half-up) before comparison.
 PCT_DECIMALS = 4
 
+#: No number any input of the score sheet can hold is larger than this in magnitude (Excel
+#: keeps 15 significant digits; the largest real figure, a GDP in 元, is about 1E+13) ...
+MAX_MAGNITUDE = Fraction(10**15)
+#: ... nor, other than 0, smaller (which also refuses Excel's denormals such as 5E-324).
+MIN_MAGNITUDE = Fraction(1, 10**15)
+#: Numeric text longer than this (after removing spaces) is not a number anyone typed.
+MAX_NUMBER_CHARS = 40
+#: Excel's limit on the characters of one cell; longer text is cut here by every reader.
+MAX_CELL_CHARS = 32767
+
 _MAX_SHOWN = 40
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
-_NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_NUMBER_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,4})?$")
+#: C0 and C1 control characters except tab and line feed, and lone surrogates.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 _GROUPED_RE = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$")
 
 
@@ -67,7 +79,7 @@ def shown(raw: Any) -> str:
         return "TRUE" if raw else "FALSE"
     if isinstance(raw, float) and math.isfinite(raw) and raw == int(raw) and abs(raw) < 1e15:
         return str(int(raw))
-    text = str(raw).replace("\n", " ").strip()
+    text = clean_text(str(raw)[: _MAX_SHOWN * 4], lines=False).strip()
     return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 1] + "…"
 
 
@@ -75,30 +87,75 @@ def is_blank(raw: Any) -> bool:
     return raw is None or (isinstance(raw, str) and not raw.strip())
 
 
+def in_bounds(x: Fraction) -> bool:
+    """Whether ``x`` is 0 or between :data:`MIN_MAGNITUDE` and :data:`MAX_MAGNITUDE` in magnitude."""
+    return not x or MIN_MAGNITUDE <= abs(x) <= MAX_MAGNITUDE
+
+
+def _bounded(x: Fraction) -> Fraction | None:
+    return x if in_bounds(x) else None
+
+
 def exact_number(raw: Any) -> Fraction | None:
-    """An exact number from a numeric cell or numeric text, else ``None``."""
+    """An exact number from a numeric cell or numeric text, else ``None``.
+
+    Magnitudes no input can have (see :data:`MAX_MAGNITUDE`, :data:`MIN_MAGNITUDE`) are
+    ``None`` too. Text is bounded in length and exponent before any exact conversion, so
+    ``1e20000000`` costs nothing."""
     if isinstance(raw, bool):
         return None
     if isinstance(raw, int):
-        return Fraction(raw)
+        return _bounded(Fraction(raw)) if abs(raw) <= MAX_MAGNITUDE else None
     if isinstance(raw, float):
-        if not math.isfinite(raw):
+        if not math.isfinite(raw) or (raw and not 1e-16 < abs(raw) < 1e16):
             return None
-        return Fraction(repr(raw))
+        return _bounded(Fraction(repr(raw)))
     if isinstance(raw, Decimal):
-        return Fraction(raw) if raw.is_finite() else None
+        if not raw.is_finite() or (raw and not -17 <= raw.adjusted() <= 16):
+            return None
+        return _bounded(Fraction(raw))
     if isinstance(raw, Fraction):
-        return raw
+        return _bounded(raw)
     if isinstance(raw, str):
+        if len(raw) > 4 * MAX_NUMBER_CHARS:
+            return None
         text = normalize(raw)
+        if len(text) > MAX_NUMBER_CHARS:
+            return None
         if _GROUPED_RE.match(text):
             text = text.replace(",", "")
         if _NUMBER_RE.match(text):
             try:
-                return Fraction(Decimal(text))
+                return exact_number(Decimal(text))
             except (InvalidOperation, ValueError, OverflowError):
                 return None
     return None
+
+
+def out_of_bounds(raw: Any) -> bool:
+    """Whether ``raw`` is a number (or numeric text) that :func:`exact_number` refuses for its size."""
+    if isinstance(raw, bool):
+        return False
+    if isinstance(raw, str):
+        text = normalize(raw[: 4 * MAX_NUMBER_CHARS + 1])
+        return bool(re.fullmatch(r"[+-]?[\d.,]+([eE][+-]?\d+)?", text)) and (
+            len(text) > MAX_NUMBER_CHARS or re.search(r"[eE][+-]?\d{5}", text) is not None
+            or (_NUMBER_RE.match(text) is not None and exact_number(text) is None))
+    if isinstance(raw, (int, float, Decimal, Fraction)):
+        return exact_number(raw) is None and not (isinstance(raw, float) and math.isnan(raw))
+    return False
+
+
+def clean_text(text: str, *, lines: bool = True) -> str:
+    """``text`` without control characters (tab and line feed kept when ``lines``), lone
+    surrogates as U+FFFD, cut to :data:`MAX_CELL_CHARS`."""
+    if len(text) > MAX_CELL_CHARS:
+        text = text[:MAX_CELL_CHARS]
+    if _CONTROL.search(text) is not None:
+        text = _CONTROL.sub(lambda m: "\ufffd" if "\ud800" <= m[0] <= "\udfff" else "", text)
+    if not lines and ("\n" in text or "\t" in text):
+        text = re.sub(r"[\t\n]+", " ", text)
+    return text
 
 
 def round_half_up(x: Fraction, places: int) -> Fraction:
@@ -111,6 +168,9 @@ def round_half_up(x: Fraction, places: int) -> Fraction:
 
 
 def _bad(raw: Any, expected: str) -> Reading:
+    if out_of_bounds(raw):
+        return Reading(None, f"填写的是“{shown(raw)}”，数值超出合理范围（绝对值应为 0 或在 1E-15 与 1E+15 之间）；"
+                             f"应填写{expected}", raw)
     return Reading(None, f"填写的是“{shown(raw)}”，应填写{expected}", raw)
 
 
@@ -221,7 +281,9 @@ def read_value(inp: Input, raw: Any) -> Reading:
         if inp.kind in ("int", "rank"):
             return read_count(inp, raw)
         return read_num(inp, raw)
-    except Exception:
+    except (ValueError, TypeError, ArithmeticError, InvalidOperation):
+        # Only what a conversion of an odd value may raise: a time bound (a BaseException) or
+        # MemoryError must reach the caller.
         return _bad(raw, inp.expected_text())
 
 
@@ -237,7 +299,7 @@ def read_text(raw: Any) -> str | None:
         return raw.date().isoformat() if raw.time() == dt.time() else raw.isoformat(sep=" ")
     if isinstance(raw, dt.date):
         return raw.isoformat()
-    text = str(raw).strip()
+    text = clean_text(str(raw)).strip()
     return text or None
 
 

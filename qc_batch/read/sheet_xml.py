@@ -3,19 +3,23 @@ LibreOffice write.
 
 Ingest needs about 300 cells of a workbook, most of them on one sheet. Finding
 each cell's tag in the raw XML (in document order, so the sheet is scanned about
-once) is several times faster than having python-calamine parse every cell.
+once) is several times faster than parsing every element.
 
-Only plain XML takes this path. :class:`NotPlain` is raised — and the caller reads
-the workbook with python-calamine instead — for anything else: a DTD (which is
-how entities could be declared) or any ``<!`` in the shared strings or in a cell
-read, a sheet without ``<sheetData``, a cell whose tag does not begin with its
-``r`` address, an unknown cell type, prefixed elements (the shared strings do
-not add up), or a cell that does not close. No entity is ever expanded: the text
-is searched, not parsed, and only the five predefined XML entities and
-character references are decoded.
+Searching text is only safe when every ``<`` in the searched range starts a real
+element of the spreadsheet namespace, and every cell tag is written the one way
+searched for. So a part is *plain* only when it has, anywhere, no ``<!`` (DTD,
+comment, CDATA) and no ``<?`` after the XML declaration (processing instruction);
+declares the main namespace once, as the root's default; and, inside
+``<sheetData>`` (or the shared strings), has no namespace declaration, no prefixed
+element, no cell tag other than ``<c r="A1" ...>`` with a valid address first, no
+cell address twice, and cell contents in the simple forms below. Anything else
+raises :class:`NotPlain`, and the caller reads the part with the full parser
+(:mod:`qc_batch.read.sheet_full`), which gives the same values (a differential
+test proves it). No entity is ever expanded: only the five predefined XML entities
+and character references of legal XML characters are decoded.
 
-Values are what python-calamine gives, with one exception: a number formatted
-as a date comes back as its serial number (the readers accept both).
+Numbers come back as floats (a number formatted as a date is its serial number; the
+readers accept both), text cut to :data:`~qc_batch.read.cells.MAX_CELL_CHARS`.
 """
 
 from __future__ import annotations
@@ -24,64 +28,133 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-_T = re.compile(rb"<t(?:\s[^>]*)?(?<!/)>(.*?)</t>", re.S)
-_RPH = re.compile(rb"<rPh\b.*?</rPh>", re.S)
+from qc_batch.read.cells import MAX_CELL_CHARS
+
+MAIN_NS = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+_T = re.compile(rb"<t(?:\s[^<>]*)?(?:/>|>([^<]*)</t>)")
+_T_OPEN = re.compile(rb"<t[\s/>]")
+_RPH = re.compile(rb"<rPh(?:\s[^<>]*)?>.*?</rPh>|<rPh(?:\s[^<>]*)?/>", re.S)
+_PREFIXED = re.compile(rb"<[A-Za-z_][\w.\-]*:")
+_CELL_TAG = re.compile(rb'<c r="[A-Z]{1,3}[1-9][0-9]{0,6}"((?:\s+[A-Za-z_][\w.:\-]*="[^"<>&]*")*)\s*(/?)>')
+_CELL_START = re.compile(rb"<c[\s/>]")
+_BAD_CELL_START = re.compile(rb'<c(?=[\s/>])(?! r="[A-Z]{1,3}[1-9][0-9]{0,6}")')
+_ADDRESSES = re.compile(rb'<c r="([A-Z0-9]+)"')
 _TYPE = re.compile(rb'\st="([^"]*)"')
-_FORMULA_START = re.compile(rb"\s*<f[\s>/]")
+_R_AGAIN = re.compile(rb"\sr\s*=")
+_PLAIN_INNER = re.compile(rb"\s*(?:(<f(?:\s[^<>]*)?(?:/>|>([^<]*)</f>))\s*)?(?:<v>([^<]*)</v>\s*)?")
+_INLINE_INNER = re.compile(rb"\s*(?:<f(?:\s[^<>]*)?(?:/>|>[^<]*</f>)\s*)?<is>(.*)</is>\s*", re.S)
+_NUMBER = re.compile(rb"\s*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*")
 _UNIQUE = re.compile(rb'uniqueCount="([0-9]+)"')
-_ENTITY = re.compile(r"&(#x[0-9A-Fa-f]+|#[0-9]+|lt|gt|amp|quot|apos);")
+_ENTITY = re.compile(r"&(#x[0-9A-Fa-f]{1,8}|#[0-9]{1,10}|lt|gt|amp|quot|apos);")
 _OOXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 _NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
 
 
 class NotPlain(Exception):
-    """The XML is not in the plain form read here; read the workbook with python-calamine."""
+    """The XML is not in the plain form read here; read it with the full parser."""
+
+
+def legal_xml_char(code: int) -> bool:
+    """Whether ``code`` is a character XML 1.0 allows (a character reference to anything else
+    makes the document not well-formed)."""
+    return (code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF or 0xE000 <= code <= 0xFFFD
+            or 0x10000 <= code <= 0x10FFFF)
 
 
 def _entity(m: re.Match) -> str:
     e = m[1]
     if e[0] == "#":
         code = int(e[2:], 16) if e[1] in "xX" else int(e[1:])
-        try:
-            return chr(code)
-        except (ValueError, OverflowError):
-            raise NotPlain from None
+        if not legal_xml_char(code):
+            raise NotPlain  # not well-formed: the full parser says so
+        return chr(code)
     return _NAMED[e]
 
 
 def _decode(raw: bytes) -> str:
     text = raw.decode("utf-8")
     if "&" in text:
-        text = _ENTITY.sub(_entity, text)
+        stripped = _ENTITY.sub(_entity, text)
+        if "&" in _ENTITY.sub("", text):
+            raise NotPlain  # an undeclared entity or a stray "&": not well-formed
+        text = stripped
+    return text
+
+
+def unescape_ooxml(text: str) -> str:
+    """Excel's ``_xHHHH_`` escapes decoded (``_x005F_`` is an escaped underscore)."""
+    if "_x" in text:
+        text = _OOXML_ESCAPE.sub(lambda m: chr(int(m[1], 16)), text)
     return text
 
 
 def rich_text(raw: bytes) -> str:
     """The text of a ``<si>`` or ``<is>``: its ``<t>`` runs, without phonetic runs,
-    with Excel's ``_xHHHH_`` escapes decoded."""
+    with Excel's ``_xHHHH_`` escapes decoded, cut to Excel's cell limit."""
     if b"<rPh" in raw:
         raw = _RPH.sub(b"", raw)
-    text = "".join(_decode(t) for t in _T.findall(raw))
-    if "_x" in text:
-        text = _OOXML_ESCAPE.sub(lambda m: chr(int(m[1], 16)), text)
-    return text
+        if b"<rPh" in raw:
+            raise NotPlain
+    runs = _T.findall(raw)
+    if len(runs) != len(_T_OPEN.findall(raw)):
+        raise NotPlain  # a <t> that does not close the plain way
+    text = "".join(_decode(t) for t in runs)
+    return unescape_ooxml(text)[:MAX_CELL_CHARS]
+
+
+def _check_part(xml: bytes, root: bytes) -> int:
+    """Common checks of a plain part; returns where the root element's tag ends."""
+    decl_end = xml.find(b"?>") + 2 if xml.startswith((b"<?xml", b"\xef\xbb\xbf<?xml")) else 0
+    if b"<!" in xml or xml.find(b"<?", decl_end) >= 0:
+        raise NotPlain  # a DTD, comment, CDATA or processing instruction anywhere
+    start = xml.find(b"<" + root, decl_end)
+    if start < 0 or xml[decl_end:start].strip() or xml[start + len(root) + 1:start + len(root) + 2] not in b" \t\r\n>":
+        raise NotPlain
+    end = xml.find(b">", start)
+    tag = xml[start:end]
+    if xml.count(MAIN_NS) != 1 or (b'xmlns="' + MAIN_NS + b'"') not in tag:
+        raise NotPlain  # the main namespace is not (only) the root's default
+    return end
+
+
+def check_plain(xml: bytes) -> tuple[int, int]:
+    """The byte range of ``<sheetData>``'s content, if the sheet is plain; else :class:`NotPlain`."""
+    root_end = _check_part(xml, b"worksheet")
+    at = xml.find(b"<sheetData", root_end)
+    if at < 0 or xml.count(b"<sheetData") != 1 or b"xmlns" in xml[root_end:at]:
+        raise NotPlain
+    open_end = xml.find(b">", at)
+    if xml[open_end - 1] == 0x2F:  # <sheetData/>: no cells
+        return open_end, open_end
+    close = xml.find(b"</sheetData>", open_end)
+    if close < 0:
+        raise NotPlain
+    data = xml[open_end:close]
+    if b"xmlns" in data or _PREFIXED.search(data) or _BAD_CELL_START.search(data):
+        raise NotPlain
+    addresses = _ADDRESSES.findall(data)
+    if len(set(addresses)) != len(addresses):
+        raise NotPlain  # a cell written twice: the full parser decides
+    return open_end + 1, close
 
 
 class SharedStrings:
     """``xl/sharedStrings.xml``, decoded on demand."""
 
     def __init__(self, xml: bytes):
-        if b"<!" in xml:
+        _check_part(xml, b"sst")
+        if b"xmlns" in xml[xml.find(b">", xml.find(b"<sst")):] or _PREFIXED.search(xml):
             raise NotPlain
         if b"<si/>" in xml:
-            raise NotPlain  # empty items: rare, left to python-calamine
+            raise NotPlain  # empty items: rare, left to the full parser
         pieces = xml.split(b"</si>")[:-1]
         items = [p[p.rfind(b"<si>") + 4:] for p in pieces]
-        if any(p.rfind(b"<si>") < 0 for p in pieces):
+        if any(p.rfind(b"<si>") < 0 for p in pieces) or xml.count(b"<si") != len(items):
             raise NotPlain
         unique = _UNIQUE.search(xml, 0, 2000)
         if unique is not None and int(unique[1]) != len(items):
-            raise NotPlain  # prefixed elements, or a count the file gets wrong
+            raise NotPlain  # a count the file gets wrong
         self._raw = items
         self._text: dict[int, str] = {}
 
@@ -93,93 +166,95 @@ class SharedStrings:
         return self._text[k]
 
 
-_NOT_ADDRESSED = re.compile(rb'<c(?: (?!r=")|>)')
+def locate(xml: bytes, address: str, start: int = 0, stop: int | None = None) -> int:
+    """Where the tag of the cell at ``address`` begins (-1: not in the XML), between ``start``
+    and ``stop``. Only meaningful in a range that :func:`check_plain` accepted (every ``<c`` there
+    is a cell tag beginning with its address, and no address is written twice)."""
+    return xml.find(b'<c r="' + address.encode() + b'"', start, len(xml) if stop is None else stop)
 
 
-def check_plain(xml: bytes) -> None:
-    """Refuse a sheet with a DTD, without ``<sheetData``, or with a cell whose tag does not
-    begin with its address. (Comments and CDATA elsewhere are harmless: a cell's own
-    value is checked when it is read.)"""
-    root = xml.find(b"<worksheet")
-    if root < 0 or b"<!" in xml[:root] or b"<sheetData" not in xml:
+def cell_values(xml: bytes, cells: Iterable[tuple[str, int, int, str]], strings: SharedStrings | None
+                ) -> tuple[dict[str, Any], dict[str, tuple[str, Any]]]:
+    """Values of ``cells`` (key, row, col, address) on one sheet, and the keys holding a formula
+    (key -> (formula text, cached value)).
+
+    A cell not in the XML is blank (None). Raises :class:`NotPlain` for anything not plain.
+    """
+    begin, stop = check_plain(xml)
+    values: dict[str, Any] = {}
+    formulas: dict[str, tuple[str, Any]] = {}
+    for key, _row, _col, address in cells:
+        at = locate(xml, address, begin, stop)
+        if at < 0:
+            values[key] = None
+            continue
+        tag = _CELL_TAG.match(xml, at)
+        if tag is None:
+            raise NotPlain
+        attrs = tag[1]
+        if tag[2]:  # "/>": an empty cell
+            values[key] = None
+            continue
+        end = tag.end()
+        close = xml.find(b"</c>", end, stop)
+        if close < 0:
+            raise NotPlain
+        inner = xml[end:close]
+        if _CELL_START.search(inner):
+            raise NotPlain  # the cell does not close the plain way
+        kinds = _TYPE.findall(attrs)
+        if len(kinds) > 1 or (not kinds and b"t=" in attrs) or _R_AGAIN.search(attrs):
+            raise NotPlain
+        kind = kinds[0] if kinds else b"n"
+        value, formula = _value(kind, inner, strings)
+        values[key] = value
+        if formula is not None:
+            formulas[key] = (formula, value)
+    return values, formulas
+
+
+def _value(kind: bytes, inner: bytes, strings: SharedStrings | None) -> tuple[Any, str | None]:
+    """The value of a cell's content and its formula text (None: no formula)."""
+    if kind == b"inlineStr":
+        m = _INLINE_INNER.fullmatch(inner)
+        if m is None:
+            if _PLAIN_INNER.fullmatch(inner) is not None and b"<v>" not in inner:
+                return None, _formula(inner)
+            raise NotPlain
+        return rich_text(m[1]), _formula(inner)
+    m = _PLAIN_INNER.fullmatch(inner)
+    if m is None:
         raise NotPlain
-    if _NOT_ADDRESSED.search(xml):
-        raise NotPlain
+    formula = None if m[1] is None else _decode(m[2] or b"")
+    v = m[3]
+    if v is None:
+        return None, formula
+    if kind == b"n":
+        if not v.strip():
+            return None, formula
+        if _NUMBER.fullmatch(v) is None:
+            raise NotPlain
+        return float(v), formula
+    if kind == b"s":
+        if strings is None or not v.isdigit() or len(v) > 9:
+            raise NotPlain
+        return strings[int(v)], formula
+    if kind == b"b":
+        if v not in (b"0", b"1"):
+            raise NotPlain
+        return v == b"1", formula
+    if kind == b"e":
+        return None, formula  # an error value (#DIV/0! ...) reads as blank
+    if kind in (b"str", b"d"):
+        return _decode(v)[:MAX_CELL_CHARS], formula
+    raise NotPlain
 
 
-def locate(xml: bytes, address: str, start: int = 0) -> int:
-    """Where the tag of the cell at ``address`` begins (-1: not in the XML). Searched from
-    ``start`` first (cells come in document order), then from the top."""
-    tag = b'<c r="' + address.encode() + b'"'
-    for begin in (start, 0) if start else (0,):
-        at = xml.find(tag, begin)
-        while at >= 0 and xml[at + len(tag):at + len(tag) + 1] not in (b" ", b">", b"/"):  # <c r="I1" ≠ "I12"
-            at = xml.find(tag, at + 1)
-        if at >= 0:
-            return at
-    return -1
+def _formula(inner: bytes) -> str | None:
+    m = _PLAIN_INNER.match(inner)
+    return None if m is None or m[1] is None else _decode(m[2] or b"")
 
 
 def holds_formula(xml: bytes, tag_end: int) -> bool:
     """Whether the cell whose opening tag ends at ``tag_end`` (its ``>``) holds a formula."""
-    return xml[tag_end - 1] != 0x2F and _FORMULA_START.match(xml, tag_end + 1) is not None
-
-
-def cell_values(xml: bytes, cells: Iterable[tuple[str, int, int, str]], strings: SharedStrings | None
-                ) -> tuple[dict[str, Any], set[str]]:
-    """Values of ``cells`` (key, row, col, address) on one sheet, and the keys holding a formula.
-
-    The sheet must have passed :func:`check_plain`. A cell not in the XML is blank (None).
-    """
-    values: dict[str, Any] = {}
-    formulas: set[str] = set()
-    pos = 0
-    for key, _row, _col, address in sorted(cells, key=lambda c: (c[1], c[2])):
-        at = locate(xml, address, pos)
-        if at < 0:
-            values[key] = None
-            continue
-        pos = at
-        end = xml.find(b">", at)
-        if end < 0:
-            raise NotPlain
-        if xml[end - 1] == 0x2F:  # "/>": an empty cell
-            values[key] = None
-            continue
-        close = xml.find(b"</c>", end)
-        if close < 0:
-            raise NotPlain
-        inner = xml[end + 1:close]
-        if holds_formula(xml, end):
-            formulas.add(key)
-        kind = _TYPE.search(xml, at, end)
-        values[key] = _value(kind[1] if kind else b"n", inner, strings)
-    return values, formulas
-
-
-def _value(kind: bytes, inner: bytes, strings: SharedStrings | None) -> Any:
-    if b"<!" in inner:
-        raise NotPlain  # CDATA or a comment inside the cell
-    if kind == b"inlineStr":
-        start = inner.find(b"<is>")
-        return rich_text(inner[start + 4:inner.find(b"</is>", start)]) if start >= 0 else None
-    start = inner.find(b"<v>")
-    if start < 0:
-        return None
-    v = inner[start + 3:inner.find(b"</v>", start)]
-    if kind == b"n":
-        try:
-            return float(v) if v else None
-        except ValueError:
-            raise NotPlain from None
-    if kind == b"s":
-        if strings is None or not v.isdigit():
-            raise NotPlain
-        return strings[int(v)]
-    if kind == b"b":
-        return v == b"1"
-    if kind == b"e":
-        return None  # an error value (#DIV/0! ...) reads as blank, as with python-calamine
-    if kind in (b"str", b"d"):
-        return _decode(v)
-    raise NotPlain
+    return xml[tag_end - 1] != 0x2F and re.match(rb"\s*<f[\s>/]", xml[tag_end + 1:tag_end + 64]) is not None

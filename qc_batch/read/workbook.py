@@ -2,12 +2,15 @@
 
 Workbooks come from outside the bureau. Before anything parses them:
 the file size, the zip's entry count and the total decompressed size are
-bounded (zip bombs), and the XML we parse ourselves (``xl/workbook.xml`` and
-its relationships) goes through a streaming expat parse that refuses any DTD,
-so no entity can be declared, expanded or fetched (the check defusedxml's
-``forbid_dtd`` makes, without building a tree). Cell values are read with python-calamine (Rust; no XML entities,
-nothing evaluated). Nothing from a workbook is ever executed; cached formula
-results are not trusted (ingest scores from the inputs only).
+bounded (zip bombs), members Excel would refuse (the same name twice, compression
+other than deflate) refuse the file, and every XML part goes through a streaming
+expat parse that refuses any DTD, so no entity can be declared, expanded or fetched
+(the check defusedxml's ``forbid_dtd`` makes, without building a tree). Cell values
+are read by the fast reader for plain XML (:mod:`qc_batch.read.sheet_xml`) or the
+full parser (:mod:`qc_batch.read.sheet_full`); neither sizes a grid from a declared
+dimension or an address. Nothing from a workbook is ever executed; cached formula
+results are not trusted (ingest scores from the inputs only). The threat model and
+every bound: ``docs/security.md``.
 """
 
 from __future__ import annotations
@@ -23,10 +26,8 @@ from pathlib import Path
 from typing import Any
 from xml.parsers import expat
 
-import python_calamine
-
 from qc_batch import codes
-from qc_batch.read import sheet_xml
+from qc_batch.read import sheet_full, sheet_xml
 
 MAX_FILE_BYTES = 25 * 1024 * 1024
 MAX_ZIP_ENTRIES = 2000
@@ -38,7 +39,11 @@ NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
-_REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^!'\s]+))!\$?([A-Z]{1,3})\$?(\d+)$")
+_REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^!'\s]+))!\$?([A-Z]{1,3})\$?([1-9]\d{0,6})$")
+#: Excel's grid: a name referring beyond it refers to no cell.
+MAX_ROWS, MAX_COLS = sheet_full.MAX_ROWS, sheet_full.MAX_COLS
+#: Zip compression methods Excel reads: stored and deflate.
+ZIP_METHODS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})
 
 
 class WorkbookError(Exception):
@@ -76,6 +81,8 @@ class RawWorkbook:
     refs: Mapping[str, CellRef]
     formula_cells: frozenset[str] = field(default_factory=frozenset)  # "sheet!A1" holding a formula
     sheets: tuple[str, ...] = ()
+    #: other named cells holding a formula (inputs where a value is expected): name -> (formula, cached value)
+    formulas: Mapping[str, tuple[str, Any]] = field(default_factory=dict)
 
     def has_formula(self, name: str) -> bool:
         ref = self.refs.get(name)
@@ -104,10 +111,18 @@ def check_size(size: int) -> None:
                             f"文件过大（{size // 1024 // 1024} MB），评分表正常不超过 1 MB，已拒绝")
 
 
-def sniff(head: bytes, suffix: str) -> None:
-    """Refuse what is not an xlsx, with advice on how to save it."""
+def _encrypted_ooxml(data: bytes) -> bool:
+    """Whether an OLE file is an encrypted xlsx (its streams EncryptionInfo/EncryptedPackage),
+    rather than a real .xls (stream Workbook/Book) renamed."""
+    return "EncryptedPackage".encode("utf-16-le") in data or "EncryptionInfo".encode("utf-16-le") in data
+
+
+def sniff(data: bytes, suffix: str) -> None:
+    """Refuse what is not an xlsx, with advice on how to save it. ``data`` is the file's content
+    (or at least its first 8 bytes)."""
+    head = data[:8]
     if head.startswith(OLE_MAGIC):
-        if suffix in (".xlsx", ".xlsm"):
+        if suffix in (".xlsx", ".xlsm") and (len(data) <= 8 or _encrypted_ooxml(data)):
             raise WorkbookError(codes.FILE_ENCRYPTED.code, "工作簿设置了打开密码（已加密），无法读取；"
                                 "请在 Excel/WPS 中取消密码（文件→信息→保护工作簿→用密码进行加密，清空密码）"
                                 "后重新保存为 .xlsx")
@@ -129,10 +144,16 @@ def _check_zip(zf: zipfile.ZipFile) -> None:
     infos = zf.infolist()
     if len(infos) > MAX_ZIP_ENTRIES:
         raise WorkbookError(codes.FILE_TOO_LARGE.code, f"工作簿内部条目过多（{len(infos)} 个），疑似异常文件，已拒绝")
+    if len(zf.NameToInfo) != len(infos):
+        raise WorkbookError(codes.FILE_CORRUPT.code, "工作簿的压缩包中有重名的条目（Excel 无法打开这样的文件），"
+                            "疑似被改动过；请在 Excel/WPS 中重新保存后再报送")
     total = 0
     for info in infos:
         if info.flag_bits & 0x1:
             raise WorkbookError(codes.FILE_ENCRYPTED.code, "工作簿内容已加密，无法读取；请取消密码后重新保存为 .xlsx")
+        if info.compress_type not in ZIP_METHODS:
+            raise WorkbookError(codes.FILE_CORRUPT.code, f"工作簿中的条目使用了 Excel 不支持的压缩方式"
+                                f"（{info.compress_type} 号），Excel 无法打开；请在 Excel/WPS 中重新保存后再报送")
         total += info.file_size
         if info.file_size > 1024 * 1024 and info.file_size > MAX_RATIO * max(info.compress_size, 1):
             raise WorkbookError(codes.FILE_ZIP_BOMB.code, codes.FILE_ZIP_BOMB.message())
@@ -145,7 +166,7 @@ def _read_member(zf: zipfile.ZipFile, name: str, limit: int = 20 * 1024 * 1024) 
     try:
         with zf.open(name) as fh:
             data = fh.read(limit + 1)
-    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError):
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError, OSError):
         raise WorkbookError(codes.FILE_CORRUPT.code, f"工作簿中的 {name} 已损坏，无法读取；请重新保存后再报送") from None
     if len(data) > limit:
         raise WorkbookError(codes.FILE_TOO_LARGE.code, f"工作簿中的 {name} 过大，已拒绝")
@@ -229,28 +250,18 @@ def _workbook_parts(zf: zipfile.ZipFile) -> tuple[dict[str, str], dict[str, str]
             rels[attrs.get("Id", "")] = target
     sheets: dict[str, str] = {}
     names: dict[str, str] = {}
+    seen: set[str] = set()
     for tag, attrs, text in elements:
         if tag == f"{NS_MAIN}sheet":
             sheets[attrs.get("name", "")] = rels.get(attrs.get(f"{NS_REL}id", ""), "")
         elif "localSheetId" not in attrs:  # sheet-scoped names (print titles etc.) are not ours
-            names[attrs.get("name", "")] = text.strip()
+            name = attrs.get("name", "")
+            if name.casefold() in seen:  # Excel refuses a workbook that defines a name twice
+                raise WorkbookError(codes.FILE_CORRUPT.code, f"工作簿中名称“{name[:40]}”定义了两次"
+                                    "（Excel 无法打开这样的文件），疑似被改动过；请在 Excel/WPS 中重新保存后再报送")
+            seen.add(name.casefold())
+            names[name] = text.strip()
     return sheets, names
-
-
-def _cells_with_formulas(xml: bytes, cells: list[CellRef]) -> set[str]:
-    """Which of ``cells`` hold a formula in a worksheet's XML (for XML that is not plain,
-    whose values python-calamine reads)."""
-    out = set()
-    pos = 0
-    for ref in sorted(cells, key=lambda r: (r.row, r.col)):
-        at = sheet_xml.locate(xml, ref.address, pos)
-        if at < 0:
-            continue
-        pos = at
-        end = xml.find(b">", at)
-        if end > 0 and sheet_xml.holds_formula(xml, end):
-            out.add(ref.text)
-    return out
 
 
 @functools.lru_cache(maxsize=8192)
@@ -263,7 +274,10 @@ def parse_ref(text: str) -> CellRef | None:
     if not m:
         return None
     sheet = (m.group(1) or "").replace("''", "'") if m.group(1) is not None else m.group(2)
-    return CellRef(sheet, int(m.group(4)) - 1, col_index(m.group(3)))
+    row, col = int(m.group(4)) - 1, col_index(m.group(3))
+    if row >= MAX_ROWS or col >= MAX_COLS:
+        return None
+    return CellRef(sheet, row, col)
 
 
 def read_workbook(path: str | Path, wanted: Mapping[str, Any] | None = None,
@@ -272,22 +286,23 @@ def read_workbook(path: str | Path, wanted: Mapping[str, Any] | None = None,
     """Read the raw values of the workbook's defined names.
 
     ``wanted`` limits the names read (name -> anything); ``formula_names``
-    are names whose cells should hold formulas (checked cheaply in the raw
-    sheet XML). ``data`` is the file's content when the caller has read it
-    already (the file is then read only once). The cells are read from the
-    sheets' XML when it is plain (:mod:`qc_batch.read.sheet_xml`), otherwise (or with
-    ``plain=False``) with python-calamine. Raises :class:`WorkbookError` when the
-    file cannot be read.
+    are names whose cells should hold formulas (:attr:`RawWorkbook.formula_cells`);
+    every other named cell found holding a formula is in :attr:`RawWorkbook.formulas`.
+    ``data`` is the file's content when the caller has read it already (the file is
+    then read only once). The cells are read from the sheets' XML by the fast reader
+    when it is plain (:mod:`qc_batch.read.sheet_xml`), otherwise (or with ``plain=False``)
+    by the full parser (:mod:`qc_batch.read.sheet_full`). Raises :class:`WorkbookError`
+    when the file cannot be read.
     """
     path = Path(path)
     if data is None:
         check_size(path.stat().st_size)
         data = path.read_bytes()
     check_size(len(data))
-    sniff(data[:8], path.suffix.lower())
+    sniff(data, path.suffix.lower())
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, OSError, ValueError):
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
         raise WorkbookError(codes.FILE_CORRUPT.code,
                             "文件已损坏或不完整（可能传输中断），无法打开；请重新保存后再报送") from None
     with zf:
@@ -300,84 +315,65 @@ def read_workbook(path: str | Path, wanted: Mapping[str, Any] | None = None,
             ref = parse_ref(text)
             if ref is not None:
                 refs[name] = ref
-        fast = _plain_values(zf, sheets, refs, formula_names) if plain else None
-        if fast is None:
-            formula_cells = _formula_scan(zf, sheets, refs, formula_names)
-    if fast is not None:
-        values, formula_cells = fast
-    else:
-        values = _calamine_values(data, sheets, refs)
-    return RawWorkbook(values, refs, frozenset(formula_cells), tuple(sheets))
+        by_sheet: dict[str, list[tuple[str, int, int, str]]] = {}
+        for name, ref in sorted(refs.items(), key=lambda kv: (kv[1].row, kv[1].col)):
+            if ref.sheet in sheets:
+                by_sheet.setdefault(ref.sheet, []).append((name, ref.row, ref.col, ref.address))
+        got = _plain_values(zf, sheets, by_sheet) if plain else None
+        if got is None:
+            got = _full_values(zf, sheets, by_sheet)
+    values, formulas = got
+    wanted_formulas = set(formula_names)
+    formula_cells = frozenset(refs[n].text for n in formulas if n in wanted_formulas)
+    others = {n: f for n, f in formulas.items() if n not in wanted_formulas}
+    return RawWorkbook(values, refs, formula_cells, tuple(sheets), others)
 
 
-def _plain_values(zf: zipfile.ZipFile, sheets: Mapping[str, str], refs: Mapping[str, CellRef],
-                  formula_names: tuple[str, ...]) -> tuple[dict[str, Any], set[str]] | None:
-    """The named cells' values and formula cells read from plain XML, or None (not plain)."""
-    by_sheet: dict[str, list[tuple[str, int, int, str]]] = {}
-    for name, ref in refs.items():
-        if ref.sheet in sheets:
-            by_sheet.setdefault(ref.sheet, []).append((name, ref.row, ref.col, ref.address))
+Read = tuple[dict[str, Any], dict[str, tuple[str, Any]]]
+
+
+def _plain_values(zf: zipfile.ZipFile, sheets: Mapping[str, str],
+                  by_sheet: Mapping[str, list[tuple[str, int, int, str]]]) -> Read | None:
+    """The named cells' values and formulas read by the fast reader, or None (not plain)."""
     try:
         strings = None
         if "xl/sharedStrings.xml" in zf.NameToInfo:
             strings = sheet_xml.SharedStrings(_read_member(zf, "xl/sharedStrings.xml"))
         values: dict[str, Any] = {}
-        with_formula: set[str] = set()
+        formulas: dict[str, tuple[str, Any]] = {}
         for sheet, cells in by_sheet.items():
             try:
                 xml = _read_member(zf, sheets[sheet])
             except KeyError:
                 return None
-            sheet_xml.check_plain(xml)
-            got, formulas = sheet_xml.cell_values(xml, cells, strings)
+            got, f = sheet_xml.cell_values(xml, cells, strings)
             values.update((k, None if v == "" else v) for k, v in got.items())
-            with_formula.update(formulas)
-    except (sheet_xml.NotPlain, UnicodeDecodeError):
+            formulas.update(f)
+    except (sheet_xml.NotPlain, UnicodeDecodeError, ValueError):
         return None
-    wanted_formulas = set(formula_names)
-    return values, {refs[n].text for n in with_formula if n in wanted_formulas}
+    return values, formulas
 
 
-def _formula_scan(zf: zipfile.ZipFile, sheets: Mapping[str, str], refs: Mapping[str, CellRef],
-                  formula_names: tuple[str, ...]) -> set[str]:
-    formula_cells: set[str] = set()
-    targets: dict[str, list[CellRef]] = {}
-    for n in formula_names:
-        if n in refs:
-            targets.setdefault(refs[n].sheet, []).append(refs[n])
-    for sheet, cells in targets.items():
-        part = sheets.get(sheet)
-        if not part:
-            continue
-        try:
-            xml = _read_member(zf, part)
-        except KeyError:
-            continue
-        formula_cells.update(_cells_with_formulas(xml, cells))
-    return formula_cells
-
-
-def _calamine_values(data: bytes, sheets: Mapping[str, str], refs: Mapping[str, CellRef]) -> dict[str, Any]:
-    values: dict[str, Any] = {}
+def _full_values(zf: zipfile.ZipFile, sheets: Mapping[str, str],
+                 by_sheet: Mapping[str, list[tuple[str, int, int, str]]]) -> Read:
+    """The named cells' values and formulas read by the full parser."""
+    strings = None
     try:
-        book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
-    except Exception:  # calamine raises several error types for a broken file
-        raise WorkbookError(codes.FILE_CORRUPT.code, "文件内容已损坏，无法读取单元格；请重新保存后再报送") from None
-    try:
-        grids: dict[str, list[list[Any]]] = {}
-        for name, ref in refs.items():
-            if ref.sheet not in grids:
-                if ref.sheet not in sheets:
-                    continue
-                try:
-                    grids[ref.sheet] = book.get_sheet_by_name(ref.sheet).to_python(skip_empty_area=False)
-                except Exception:
-                    raise WorkbookError(codes.FILE_CORRUPT.code, f"工作表“{ref.sheet}”已损坏，无法读取") from None
-            grid = grids[ref.sheet]
-            value = None
-            if ref.row < len(grid) and ref.col < len(grid[ref.row]):
-                value = grid[ref.row][ref.col]
-            values[name] = None if value == "" else value
-    finally:
-        book.close()
-    return values
+        if "xl/sharedStrings.xml" in zf.NameToInfo:
+            strings = sheet_full.shared_strings(_read_member(zf, "xl/sharedStrings.xml"))
+        values: dict[str, Any] = {}
+        formulas: dict[str, tuple[str, Any]] = {}
+        for sheet, cells in by_sheet.items():
+            try:
+                xml = _read_member(zf, sheets[sheet])
+            except KeyError:
+                raise WorkbookError(codes.FILE_CORRUPT.code, f"工作表“{sheet}”的内容在工作簿中找不到，文件已损坏；"
+                                    "请重新保存后再报送") from None
+            got, f = sheet_full.cell_values(xml, cells, strings, sheet)
+            values.update((k, None if v == "" else v) for k, v in got.items())
+            formulas.update(f)
+    except sheet_full.PartError as err:
+        if err.code == codes.FILE_UNSAFE_XML.code:
+            raise WorkbookError(err.code, f"工作簿的{err.detail}，属于不安全的 XML 结构，已拒绝读取") from None
+        raise WorkbookError(err.code, f"文件内容已损坏：{err.detail}；请在 Excel/WPS 中重新保存后再报送") from None
+    return values, formulas

@@ -32,7 +32,8 @@ _IMAGE_LINE = re.compile(r"^!\[([^\]\\]*)\]\(([^)\s]+)\)\s*$")
 _TABLE_SEP = re.compile(r"^\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?\s*$")
 _RULE = re.compile(r"^(-{3,}|\*{3,}|_{3,})\s*$")
 _HEADING = re.compile(r"^(#{1,3})\s+(.*?)\s*#*\s*$")
-_BULLET = re.compile(r"^[-*+]\s+(.*)$")
+_SUBTITLE = re.compile(r"\*[^*].*[^\\]\*")
+_QUOTE = re.compile(r"^\s*>\s?")
 _HEADING_STYLE = {1: "Title", 2: "Heading1", 3: "Heading2"}
 
 
@@ -97,6 +98,7 @@ def plain(md: str) -> str:
     return "".join(seg[0] for seg in segments(md))
 
 
+@functools.lru_cache(maxsize=1 << 15)
 def paragraph(style: str, md: str, extra_ppr: str = "") -> str:
     return f'<w:p><w:pPr><w:pStyle w:val="{style}"/>{extra_ppr}</w:pPr>{inline_runs(md)}</w:p>'
 
@@ -104,34 +106,22 @@ def paragraph(style: str, md: str, extra_ppr: str = "") -> str:
 # -- tables ------------------------------------------------------------------------
 
 
+_CELL = re.compile(r"((?:\\.|[^|\\])*)\|")
+
+
 def split_row(line: str) -> list[str]:
     """The cells of a pipe-table row; ``\\|`` is a pipe inside a cell."""
     s = line.strip()
     if s.startswith("|"):
         s = s[1:]
-    cells: list[str] = []
-    cur: list[str] = []
-    k = 0
-    while k < len(s):
-        ch = s[k]
-        if ch == "\\" and k + 1 < len(s):
-            cur.append(s[k:k + 2])
-            k += 2
-            continue
-        if ch == "|":
-            cells.append("".join(cur).strip())
-            cur = []
-        else:
-            cur.append(ch)
-        k += 1
-    tail = "".join(cur).strip()
-    if tail or not s.endswith("|"):
-        cells.append(tail)
-    return cells
+    if not s.endswith("|") or (s.endswith("\\|") and not s.endswith("\\\\|")):
+        s += "|"
+    return [c.strip() for c in _CELL.findall(s)]
 
 
 def _width(text: str) -> int:
-    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
+    """Columns ``text`` takes: a CJK character (three bytes in UTF-8) counts two."""
+    return len(text) + (len(text.encode("utf-8")) - len(text)) // 2
 
 
 HALF_EM, CELL_PAD = 105, 230  # twips: half a 五号 character; cell margins and a little air
@@ -249,69 +239,84 @@ class Body:
     images: list[bytes]
 
 
+_RULE_XML = '<w:p><w:pPr><w:pStyle w:val="Rule"/></w:pPr></w:p>'
+
+
 def _blocks(lines: list[str], body: Body, images: dict[str, bytes], quoted: bool = False) -> None:
+    """Append the blocks of ``lines`` to ``body``. Dispatches on a line's first character: most
+    lines are a heading, a list item or a one-line paragraph, and their XML is cached."""
+    parts = body.parts
     para: list[str] = []
     prev = ""  # kind of the last block written
+    text_style = "Quote" if quoted else "Normal"
+    bullet_style = "QuoteBullet" if quoted else "ListBullet"
 
     def flush() -> None:
         nonlocal prev
-        if para:
-            text = _join(para)
-            subtitle = prev == "title" and re.fullmatch(r"\*[^*].*[^\\]\*", text)
-            style = "Quote" if quoted else "Subtitle" if subtitle else "Normal"
-            body.parts.append(paragraph(style, text[1:-1] if subtitle else text))
-            para.clear()
-            prev = "para"
+        text = _join(para) if len(para) > 1 else para[0].strip()
+        subtitle = prev == "title" and not quoted and _SUBTITLE.fullmatch(text)
+        parts.append(paragraph("Subtitle", text[1:-1]) if subtitle else paragraph(text_style, text))
+        para.clear()
+        prev = "para"
 
-    k = 0
-    while k < len(lines):
+    k, n = 0, len(lines)
+    while k < n:
         line = lines[k]
-        s = line.strip()
-        if not s:
-            flush()
-        elif s.startswith(">"):
-            flush()
+        first = line[:1]
+        if first == " " or first == "\t":
+            first = line.lstrip()[:1]
+        if not first:
+            if para:
+                flush()
+        elif first == "#" and (m := _HEADING.match(line.strip())):
+            if para:
+                flush()
+            parts.append(paragraph(_HEADING_STYLE[len(m.group(1))], m.group(2)))
+            prev = "title" if len(m.group(1)) == 1 else "heading"
+        elif first in "-*+" and not para and _RULE.match(line.strip()):
+            parts.append(_RULE_XML)
+            prev = "rule"
+        elif first in "-*+" and line.lstrip()[1:2] == " ":
+            if para:
+                flush()
+            parts.append(paragraph(bullet_style, line.lstrip()[2:].strip()))
+            prev = "list"
+        elif first == ">":
+            if para:
+                flush()
             inner = []
-            while k < len(lines) and lines[k].strip().startswith(">"):
-                inner.append(re.sub(r"^\s*>\s?", "", lines[k]))
+            while k < n and lines[k].lstrip().startswith(">"):
+                inner.append(_QUOTE.sub("", lines[k]))
                 k += 1
             _blocks(inner, body, images, quoted=True)
             prev = "quote"
             continue
-        elif m := _HEADING.match(s):
-            flush()
-            body.parts.append(paragraph(_HEADING_STYLE[len(m.group(1))], m.group(2)))
-            prev = "title" if len(m.group(1)) == 1 else "heading"
-        elif s.startswith("|") and k + 1 < len(lines) and _TABLE_SEP.match(lines[k + 1].strip()):
-            flush()
-            header = split_row(s)
+        elif first == "|" and k + 1 < n and _TABLE_SEP.match(lines[k + 1].strip()):
+            if para:
+                flush()
+            header = split_row(line)
             aligns = _aligns(lines[k + 1], len(header))
             rows = []
             k += 2
-            while k < len(lines) and lines[k].strip().startswith("|"):
+            while k < n and lines[k].lstrip().startswith("|"):
                 rows.append(split_row(lines[k]))
                 k += 1
-            body.parts.append(table(header, aligns, rows))
+            parts.append(table(header, aligns, rows))
             prev = "table"
             continue
-        elif _RULE.match(s) and not para:
-            body.parts.append('<w:p><w:pPr><w:pStyle w:val="Rule"/></w:pPr></w:p>')
-            prev = "rule"
-        elif m := _IMAGE_LINE.match(s):
-            flush()
+        elif first == "!" and (m := _IMAGE_LINE.match(line.strip())):
+            if para:
+                flush()
             png = images.get(m.group(2)) or images.get(unquote(m.group(2)))
             if png is not None:
                 body.images.append(png)
-                body.parts.append(picture(len(body.images), png, html.unescape(m.group(1))))
+                parts.append(picture(len(body.images), png, html.unescape(m.group(1))))
             prev = "image"
-        elif m := _BULLET.match(s):
-            flush()
-            body.parts.append(paragraph("QuoteBullet" if quoted else "ListBullet", m.group(1)))
-            prev = "list"
         else:
             para.append(line)
         k += 1
-    flush()
+    if para:
+        flush()
 
 
 def markdown_body(text: str, images: dict[str, bytes] | None = None) -> Body:

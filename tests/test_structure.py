@@ -19,6 +19,7 @@ from qc_batch import codes
 from qc_batch.batch.ingest import FileEntry
 from qc_batch.engine.findings import Finding
 from qc_batch.outputs.report_data import AUDIT_SECTIONS
+from qc_batch.rubric.model import load_rubric
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "qc_batch"
@@ -377,3 +378,38 @@ def test_runtime_dependencies_are_exactly_what_the_package_imports():
 def test_test_tools_are_not_runtime_dependencies():
     assert not (declared("test") & declared()), "a dependency is declared twice"
     assert "openpyxl" in declared("test")
+
+
+# -- the standard's numbers and names live in rubric.yaml -----------------------------------------
+
+
+def test_the_standards_numbers_and_names_are_not_written_in_code():
+    """Totals, counts, level names and the expert-rated indicators come from the rubric's loader
+    (``rubric.total``, ``len(rubric.indicators)``, ``rubric.levels``, ``rubric.county_level``,
+    ``rubric.levels_text``, ``rubric.expert_text``), never typed again."""
+    rubric = load_rubric()
+    exact = set(rubric.levels)
+    inside = re.compile("|".join([rf"(?<!\d){rubric.total}(?!\d)", rf"(?<!\d){len(rubric.indicators)} 项",
+                                  re.escape(rubric.expert_text)]))
+    problems = []
+    for _name, (path, tree) in modules().items():
+        docstrings = {id(n.body[0].value) for n in ast.walk(tree)
+                      if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                      and n.body and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Constant) and isinstance(node.value, str)) or id(node) in docstrings:
+                continue
+            if node.value in exact or inside.search(node.value):
+                problems.append(f"{rel(path)}:{node.lineno}: {node.value[:60]!r}")
+    template = (ROOT / "templates" / "report.md.j2").read_text(encoding="utf-8")
+    problems += [f"templates/report.md.j2: {m.group()!r}" for m in inside.finditer(template)]
+    assert problems == [], "\n".join(problems)
+
+
+def test_the_rubric_says_its_levels_and_expert_indicators_in_words():
+    rubric = load_rubric()
+    assert rubric.levels_text == "或".join(f"“{lv}”" for lv in rubric.levels)
+    assert rubric.county_level == rubric.levels[-1]
+    expert = [i.code for i in rubric.indicators if i.expert]
+    assert expert and all(code in rubric.expert_text or f"第 {code.split('.')[0]} 类" in rubric.expert_text
+                          for code in expert)

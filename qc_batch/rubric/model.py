@@ -261,7 +261,7 @@ class Rubric(Memo):
     pass_mark: int
     groups: tuple[Group, ...]
     vetoes: tuple[str, ...]
-    levels: tuple[str, ...] = ("市州", "县市区")
+    levels: tuple[str, ...] = ()  # from rubric.yaml: the 市州 level first, then the county level
     _by_code: Mapping[str, Indicator] = field(repr=False, compare=False, default_factory=dict)
     _inputs: Mapping[str, Input] = field(repr=False, compare=False, default_factory=dict)
 
@@ -297,6 +297,11 @@ class Rubric(Memo):
 
     def group(self, number: int) -> Group:
         return self.groups[number - 1]
+
+    @property
+    def city_level(self) -> str:
+        """The level of the 市州 (the first of ``levels``)."""
+        return self.levels[0]
 
     @property
     def county_level(self) -> str:

@@ -413,3 +413,38 @@ def test_the_rubric_says_its_levels_and_expert_indicators_in_words():
     expert = [i.code for i in rubric.indicators if i.expert]
     assert expert and all(code in rubric.expert_text or f"第 {code.split('.')[0]} 类" in rubric.expert_text
                           for code in expert)
+
+
+def _imported_names(tree: ast.Module) -> set[str]:
+    """Names a module binds at top level only by importing them (and does not export in ``__all__``)."""
+    out: set[str] = set()
+    exported: set[str] = set()
+    for node in tree.body:
+        if (isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets)
+                and isinstance(node.value, (ast.List, ast.Tuple))):
+            exported.update(e.value for e in node.value.elts if isinstance(e, ast.Constant))
+        if isinstance(node, ast.ImportFrom):
+            out.update(a.asname or a.name for a in node.names)
+        elif isinstance(node, ast.Import):
+            out.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return out - exported
+
+
+def test_names_are_imported_from_where_they_are_defined():
+    """``from qc_batch.batch.ingest import REJECTED`` borrows a name ingest only imported (from
+    codes): import it from its home. A module re-exports on purpose only through ``__all__``
+    (and a package's ``__init__``)."""
+    known = modules()
+    problems = []
+    for name, (path, tree) in known.items():
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            target = _resolve(name, path.name == "__init__.py", node)
+            if target not in known or known[target][0].name == "__init__.py":
+                continue
+            borrowed = _imported_names(known[target][1])
+            for a in node.names:
+                if a.name in borrowed and f"{target}.{a.name}" not in known:
+                    problems.append(f"{rel(path)}:{node.lineno}: {a.name} from {target}, which only imports it")
+    assert problems == [], "\n".join(problems)

@@ -18,10 +18,12 @@ from fractions import Fraction
 from qc_batch import codes
 from qc_batch.engine.findings import Finding
 from qc_batch.engine.scoring import IndicatorScore, Policy, UnitScore, indicator_values
+from qc_batch.engine.text_numbers import text_number_findings
 from qc_batch.read.cells import Reading, shown
 from qc_batch.read.sheet_data import SheetData
+from qc_batch.rubric import expr
 from qc_batch.rubric.expr import REFERENCES, Env
-from qc_batch.rubric.model import YEAR_LABELS, Indicator, Rubric, expr
+from qc_batch.rubric.model import YEAR_LABELS, Indicator, Rubric
 from qc_batch.sheet import names as sn
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -54,6 +56,7 @@ def input_findings(rubric: Rubric, data: SheetData, score: UnitScore, policy: Po
             out.append(Finding(codes.INPUT_MISSING.code,
                                codes.INPUT_MISSING.message(label=inp.full_label, expected=inp.expected_text()),
                                inp.indicator, inp.code, cell))
+    out.extend(text_number_findings(rubric, data, cells))
     for ind in rubric.indicators:
         values = indicator_values(ind, data.facts)
         env = Env(values, policy.refs)

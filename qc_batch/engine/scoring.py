@@ -18,8 +18,9 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Literal
 
+from qc_batch.rubric import expr
 from qc_batch.rubric.expr import Band, Env, Value
-from qc_batch.rubric.model import Indicator, Input, Option, Part, Rubric, expr
+from qc_batch.rubric.model import Indicator, Input, Option, Part, Rubric
 
 NaPolicy = Literal["prorate", "full"]
 STATUS_PASS = "合格"

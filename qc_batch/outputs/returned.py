@@ -14,6 +14,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from qc_batch import codes
 from qc_batch.batch.run import UnitResult
 from qc_batch.engine.scoring import Policy
 from qc_batch.outputs.returned_audit import SHEET_AUDIT, audit_rows, audit_sheet
@@ -30,7 +31,7 @@ def notes_for(u: UnitResult) -> dict[str, str]:
     """One comment per named cell, joining the findings on it."""
     by_name: dict[str, list[str]] = defaultdict(list)
     for f in u.findings:
-        if f.name and f.code != "RANKED_ITEM":
+        if f.name and f.code != codes.RANKED_ITEM.code:
             by_name[f.name].append(f"【{f.severity}】{f.message}")
     out = {}
     for name, msgs in by_name.items():

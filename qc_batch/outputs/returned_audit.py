@@ -12,6 +12,7 @@ from typing import Any
 
 import xlsxwriter
 
+from qc_batch import codes
 from qc_batch.batch.run import UnitResult
 from qc_batch.rubric.model import Rubric
 from qc_batch.sheet.formats import FONT, LINE_PT, lines_needed
@@ -47,7 +48,7 @@ def audit_rows(u: UnitResult, rubric: Rubric, view: dict[str, Any]) -> list[Audi
     ]
     by_ind: dict[str, list[str]] = defaultdict(list)
     for f in u.findings:
-        if f.indicator and f.code != "RANKED_ITEM":
+        if f.indicator and f.code != codes.RANKED_ITEM.code:
             by_ind[f.indicator].append(f"【{f.severity}】{f.message}")
     for ind in rubric.indicators:
         s = u.score.indicators[ind.code]

@@ -98,12 +98,16 @@ def template(output: str, settings: str | None) -> None:
               help="示例工作簿保存目录。Folder for the sample workbooks.")
 @click.option("--seed", default=2026, show_default=True, help="随机种子（相同种子生成相同示例）。")
 @click.option("--year", default=2026, show_default=True, help="示例数据的评价年度。")
-def sample(output: str, seed: int, year: int) -> None:
-    """生成示例填报工作簿和示例设置文件（示例数据）。Write sample filled workbooks."""
+@click.option("--force", is_flag=True, help="文件夹中已有不是示例的工作簿或设置文件时仍然写入。Write even so.")
+def sample(output: str, seed: int, year: int, force: bool) -> None:
+    """生成示例填报工作簿和示例设置文件（示例数据）。Write sample filled workbooks.
+
+    示例工作簿带有“示例数据”标记：审核时列为示例数据，不会与真实报送的工作簿一起计分排名。
+    """
     from qc_batch.sample import write_samples
 
     try:
-        written = write_samples(Path(output), seed=seed, year=year)
+        written = write_samples(Path(output), seed=seed, year=year, force=force)
     except OSError as exc:
         raise UserError(f"无法写入 {output}：{exc.strerror or exc}", EXIT_IO) from None
     click.echo(f"已生成 {len(written.workbooks)} 个示例工作簿（示例数据）：{output}/")
@@ -137,8 +141,9 @@ def run(input_dir: str, output_dir: str, settings: str | None, workers: int | No
         raise UserError(f"找不到输入文件夹 {input_dir}；请用 --input 指定各单位工作簿所在的文件夹", EXIT_IO)
     settings_path = Path(settings) if settings else folder / "settings.yaml"
     if not settings_path.is_file():
-        raise UserError(f"找不到年度设置文件 {settings_path}；请用 --settings 指定，"
-                        "或参照示例 input/settings.yaml 编写", EXIT_SETTINGS)
+        raise UserError(f"找不到年度设置文件 {settings_path}；请用 --settings 指定本年度的设置文件"
+                        "（写法见 README“年度运行”）", EXIT_SETTINGS)
+    _check_output(folder, Path(output_dir))
     conf = _settings(str(settings_path), required=True)
     show = not quiet and sys.stderr.isatty()
 
@@ -152,6 +157,7 @@ def run(input_dir: str, output_dir: str, settings: str | None, workers: int | No
         return start
 
     result = run_batch(folder, conf, settings_file=settings_path, workers=workers, progress=progress("读取工作簿"))
+    _warn_input(result)
     out = Path(output_dir)
     generated = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
     try:
@@ -209,10 +215,31 @@ def _printer(quiet: bool):
     return show
 
 
+def _check_output(folder: Path, out: Path) -> None:
+    """The output folder may not be the input folder (one inside it is skipped when the input is read)."""
+    if out.resolve() == folder.resolve():
+        raise UserError(f"输出文件夹 {out} 就是输入文件夹；审核结果不能写进各单位工作簿所在的文件夹，"
+                        "请用 --output 指定另一个文件夹（默认为 output）", EXIT_IO)
+
+
+def _warn_input(result) -> None:
+    """Said even with --quiet: an input folder without workbooks is almost always the wrong folder."""
+    if not [f for f in result.files if f.status != "settings"]:
+        click.echo(f"警告：输入文件夹 {result.input_dir} 中没有任何工作簿；请把各单位报送的评分表（.xlsx）"
+                   "放入该文件夹，或用 --input 指定正确的文件夹", err=True)
+
+
 def _summary(result, out: Path, charts: bool = True) -> None:
     c = result.count
-    click.echo(f"共 {len(result.files)} 个文件：受理 {c('accepted')}，被新版本替代 {c('superseded')}，"
+    submitted = [f for f in result.files if f.status != "settings"]
+    extra = "（另有年度设置文件 1 个）" if len(submitted) < len(result.files) else ""
+    click.echo(f"共收到 {len(submitted)} 个文件{extra}：受理 {c('accepted')}，被新版本替代 {c('superseded')}，"
                f"拒收 {c('rejected')}。")
+    samples = [f for f in submitted if f.sample]
+    if samples:
+        used = sum(f.status != "rejected" for f in samples)
+        click.echo(f"其中 {len(samples)} 个是 qc-batch sample 生成的示例数据，不是真实报送"
+                   + ("（已列为拒收，不参与计分和排名）。" if not used else "。"))
     s = result.status_count
     click.echo(f"评价结论：合格 {s('合格')}，不合格 {s('不合格')}，不予受理 {s('不予受理')}。")
     if result.not_submitted:

@@ -313,6 +313,11 @@ FILE_INTERNAL = _r(
     "FILE_INTERNAL", "意外错误",
     "读取时发生意外错误（{error}），请把该文件转交技术人员检查",
     "an unexpected error while reading it")
+SAMPLE_SET_ASIDE = _r(
+    "SAMPLE_SET_ASIDE", "示例数据，不参与审核",
+    "这是 qc-batch sample 生成的示例数据；输入文件夹中有真实报送的工作簿，示例数据不参与计分和排名，"
+    "请把示例工作簿移出输入文件夹",
+    "a workbook written by `qc-batch sample` in a folder that also holds real submissions")
 SUPERSEDED_CODE = _r(
     "SUPERSEDED", "已被同一单位的新版本替代",
     "同一单位、同一年度有两个工作簿；本文件{why}，以“{winner}”为准",

@@ -4,6 +4,11 @@ Fourteen 市州 and a dozen 县市区 of Hunan, with a spread of results: strong
 and weak units, one veto, over-claimed scores, unreadable values, missing
 evidence, a unit without a port (合理缺项) and one unit that sent two versions.
 All names of people, phones and addresses are made up and marked 示例.
+
+Every workbook carries the sample mark (:mod:`qc_batch.read.sample_mark`), so
+that a run lists it as sample data and never lets it compete with a real
+submission; the settings file starts with :data:`SETTINGS_MARK`. ``write_samples``
+refuses a folder that holds workbooks or a settings file it did not make.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from qc_batch.engine.scoring import Policy
+from qc_batch.errors import EXIT_IO, UserError
+from qc_batch.read.sample_mark import is_sample, mark
 from qc_batch.read.sheet_data import cached_results, interpret, sheet_view
 from qc_batch.rubric.model import Input, Rubric, load_rubric
 from qc_batch.rubric.regions import hunan
@@ -217,7 +224,9 @@ def sample_units(rubric: Rubric, year: int, seed: int, policy: Policy) -> list[d
     return out
 
 
-SETTINGS_TEMPLATE = """\
+SETTINGS_MARK = "# 由 qc-batch sample 生成的示例设置文件（示例数据）"
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".et")
+SETTINGS_TEMPLATE = SETTINGS_MARK + """
 # 质量强市（区、县）评价 年度设置文件（示例数据）
 # 由省局每年填写一次；qc-batch run 默认读取 input/settings.yaml。
 # 以 # 开头的行是说明，不影响运行。
@@ -282,11 +291,43 @@ def settings_text(year: int) -> str:
     )
 
 
+def foreign_files(folder: Path) -> list[str]:
+    """Workbooks and settings in ``folder`` that ``qc-batch sample`` did not write (sorted names)."""
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in sorted(folder.iterdir(), key=lambda p: p.name):
+        name = path.name
+        if not path.is_file() or name.startswith(("~$", ".")):
+            continue
+        try:
+            if name.lower().endswith(WORKBOOK_SUFFIXES):
+                ours = is_sample(path.read_bytes())
+            elif name == "settings.yaml":
+                ours = path.read_text(encoding="utf-8", errors="replace").startswith(SETTINGS_MARK)
+            else:
+                continue
+        except OSError:
+            ours = False
+        if not ours:
+            found.append(name)
+    return found
+
+
 def write_samples(folder: Path, *, seed: int = 2026, year: int = 2026,
-                  rubric: Rubric | None = None) -> SampleSet:
-    """Write the sample workbooks and ``settings.yaml`` into ``folder``."""
+                  rubric: Rubric | None = None, force: bool = False) -> SampleSet:
+    """Write the sample workbooks and ``settings.yaml`` into ``folder``.
+
+    Refuses (:class:`UserError`, exit 4) a folder holding workbooks or a settings file
+    that are not samples, unless ``force``: sample data must never mix with real submissions.
+    """
     import yaml
 
+    foreign = [] if force else foreign_files(folder)
+    if foreign:
+        shown = "、".join(foreign[:5]) + (f" 等 {len(foreign)} 个" if len(foreign) > 5 else "")
+        raise UserError(f"文件夹 {folder} 中已有不是 qc-batch sample 生成的文件：{shown}；示例数据不能与真实报送"
+                        f"放在一起。请换一个空文件夹（如 qc-batch sample -o 示例数据），确需覆盖时加 --force", EXIT_IO)
     rubric = rubric or load_rubric()
     folder.mkdir(parents=True, exist_ok=True)
     text = settings_text(year)
@@ -294,21 +335,21 @@ def write_samples(folder: Path, *, seed: int = 2026, year: int = 2026,
     settings_path = folder / "settings.yaml"
     settings_path.write_text(text, encoding="utf-8")
     written = []
+
+    def write(path: Path, values: dict[str, Any]) -> None:
+        data = interpret(rubric, values)
+        write_score_sheet(path, rubric, policy=settings.policy,
+                          fill=Fill(values, cached_results(rubric, data, settings.policy)))
+        path.write_bytes(mark(path.read_bytes()))
+        written.append(path)
+
     for values in sample_units(rubric, year, seed, settings.policy):
         unit = values["QC_UNIT"]
-        data = interpret(rubric, values)
-        fill = Fill(values, cached_results(rubric, data, settings.policy))
-        path = folder / f"示例数据_{unit}_{year}.xlsx"
-        write_score_sheet(path, rubric, policy=settings.policy, fill=fill)
-        written.append(path)
+        write(folder / f"示例数据_{unit}_{year}.xlsx", values)
         if unit == TWO_VERSIONS:
             # an earlier submission of the same unit, superseded by the later 填报日期
             older = dict(values)
             older["QC_DATE"] = values["QC_DATE"] - dt.timedelta(days=20)
             older["QC_1_1"] = rubric.input("1.1").options[1].display
-            data = interpret(rubric, older)
-            path = folder / f"示例数据_{unit}_{year}_初稿.xlsx"
-            write_score_sheet(path, rubric, policy=settings.policy,
-                              fill=Fill(older, cached_results(rubric, data, settings.policy)))
-            written.append(path)
+            write(folder / f"示例数据_{unit}_{year}_初稿.xlsx", older)
     return SampleSet(written, settings_path)

@@ -151,3 +151,83 @@ def test_custom_report_template_and_a_broken_one(workdir, tmp_path):
     proc = qc("run", "--quiet", "--report-template", str(bad), "--output", str(tmp_path / "o2"), cwd=workdir)
     assert proc.returncode == 3 and "报告模板有误" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "o2" / "results.json").exists()
+
+
+# --------------------------------------------------------------------------- a new user's first hour
+
+
+def test_sample_refuses_a_folder_with_real_files_unless_forced(tmp_path):
+    from tests.workbooks import unit_values, write_filled
+
+    folder = tmp_path / "收件"
+    folder.mkdir()
+    write_filled(folder / "长沙市.xlsx", unit_values(0))
+    (folder / "settings.yaml").write_text("year: 2026\n", encoding="utf-8")
+    proc = qc("sample", "-o", str(folder), cwd=tmp_path)
+    assert proc.returncode == 4, proc.stderr
+    assert proc.stderr == (f"错误：文件夹 {folder} 中已有不是 qc-batch sample 生成的文件：settings.yaml、长沙市.xlsx；"
+                           "示例数据不能与真实报送放在一起。请换一个空文件夹（如 qc-batch sample -o 示例数据），"
+                           "确需覆盖时加 --force\n")
+    assert sorted(p.name for p in folder.iterdir()) == ["settings.yaml", "长沙市.xlsx"]
+    assert (folder / "settings.yaml").read_text(encoding="utf-8") == "year: 2026\n"
+    proc = qc("sample", "-o", str(folder), "--force", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert len(list(folder.glob("示例数据_*.xlsx"))) == 27
+
+
+def test_samples_are_marked_listed_and_regenerated_in_their_own_folder(workdir, first_run, tmp_path):
+    from qc_batch.read.sample_mark import is_sample
+
+    _, results = first_run
+    assert all(is_sample(p.read_bytes()) for p in SAMPLES.glob("*.xlsx"))
+    assert all(f["sample"] for f in results["files"] if f["status"] != "settings")
+    proc, _ = first_run
+    assert "其中 27 个是 qc-batch sample 生成的示例数据，不是真实报送。" in proc.stdout
+    assert "共收到 27 个文件（另有年度设置文件 1 个）：受理 26，被新版本替代 1，拒收 0。" in proc.stdout
+    # a folder of samples may be written again
+    proc = qc("sample", "-o", str(workdir / "input"), cwd=workdir)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_a_sample_never_competes_with_a_real_submission(tmp_path):
+    from tests.workbooks import unit_values, write_filled
+
+    folder = tmp_path / "input"
+    shutil.copytree(SAMPLES, folder)
+    real = unit_values(0, QC_DATE=__import__("datetime").datetime(2026, 1, 2))  # earlier than the sample's date
+    assert real["QC_UNIT"] == "长沙市"
+    write_filled(folder / "长沙市_正式报送.xlsx", real)
+    proc = qc("run", "-i", str(folder), "-o", str(tmp_path / "out"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))
+    files = {f["file"]: f for f in results["files"]}
+    assert files["长沙市_正式报送.xlsx"]["status"] == "accepted" and not files["长沙市_正式报送.xlsx"]["sample"]
+    samples = [f for f in files.values() if f["sample"]]
+    assert len(samples) == 27 and {f["status"] for f in samples} == {"rejected"}
+    assert {f["reason_code"] for f in samples} == {"SAMPLE_SET_ASIDE"}
+    assert [u["file"] for u in results["units"]] == ["长沙市_正式报送.xlsx"]  # ranked against no sample
+    assert "其中 27 个是 qc-batch sample 生成的示例数据，不是真实报送（已列为拒收，不参与计分和排名）。" in proc.stdout
+
+
+def test_output_folder_equal_to_input_is_refused_and_one_inside_is_skipped(workdir, first_run, tmp_path):
+    folder = tmp_path / "in"
+    shutil.copytree(SAMPLES, folder)
+    proc = qc("run", "-i", str(folder), "-o", str(folder), cwd=tmp_path)
+    assert proc.returncode == 4
+    assert proc.stderr == (f"错误：输出文件夹 {folder} 就是输入文件夹；审核结果不能写进各单位工作簿所在的文件夹，"
+                           "请用 --output 指定另一个文件夹（默认为 output）\n")
+    for _ in range(2):
+        proc = qc("run", "-q", "-i", str(folder), "-o", str(folder / "output"), cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+    results = json.loads((folder / "output" / "results.json").read_text(encoding="utf-8"))
+    assert "output" not in {f["file"] for f in results["files"]}
+    assert results["summary"]["rejected"] == 0
+
+
+def test_an_empty_input_folder_warns(tmp_path):
+    (tmp_path / "空").mkdir()
+    proc = qc("run", "-q", "-i", str(tmp_path / "空"), "--settings", str(SAMPLES / "settings.yaml"), "-o",
+              str(tmp_path / "out"), cwd=tmp_path)
+    assert proc.returncode == 0
+    assert proc.stderr == (f"警告：输入文件夹 {tmp_path / '空'} 中没有任何工作簿；请把各单位报送的评分表（.xlsx）"
+                           "放入该文件夹，或用 --input 指定正确的文件夹\n")

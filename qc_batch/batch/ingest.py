@@ -31,6 +31,7 @@ from qc_batch.codes import ACCEPTED, REJECTED, SETTINGS, STATUS_LABELS, SUPERSED
 from qc_batch.engine.audit import fingerprints, name_findings, unit_findings
 from qc_batch.engine.findings import Finding
 from qc_batch.engine.scoring import Policy, UnitScore, rank_values, score_unit, sheet_bands
+from qc_batch.read.sample_mark import is_sample
 from qc_batch.read.sheet_data import SheetData, interpret
 from qc_batch.read.workbook import WorkbookError, check_size, read_workbook
 from qc_batch.rubric.model import Rubric, load_rubric
@@ -57,6 +58,7 @@ class FileEntry:
     year: int | None = None
     date: str = ""            # 填报日期
     superseded_by: str = ""
+    sample: bool = False      # written by qc-batch sample (示例数据), see qc_batch.read.sample_mark
 
     def __post_init__(self) -> None:
         if self.reason_code and codes.CATALOGUE.get(self.reason_code, codes.VETO).kind != codes.FILE:
@@ -67,7 +69,7 @@ class FileEntry:
             "file": self.file, "status": self.status, "status_label": STATUS_LABELS[self.status],
             "reason_code": self.reason_code, "reason": self.reason, "size": self.size, "mtime": self.mtime,
             "sha256": self.sha256, "unit": self.unit, "level": self.level, "parent": self.parent,
-            "year": self.year, "date": self.date, "superseded_by": self.superseded_by,
+            "year": self.year, "date": self.date, "superseded_by": self.superseded_by, "sample": self.sample,
         }
 
 
@@ -102,6 +104,16 @@ def _mtime(st: os.stat_result) -> str:
     return dt.datetime.fromtimestamp(st.st_mtime, dt.timezone.utc).replace(microsecond=0).isoformat()
 
 
+def is_output_folder(path: Path) -> bool:
+    """Whether ``path`` is the output folder of a ``qc-batch run`` (it holds that run's results.json)."""
+    try:
+        with open(path / paths.RESULTS, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return False
+    return b'"qc-batch/results"' in head
+
+
 def discover(folder: Path, settings_file: Path | None = None) -> tuple[list[FileEntry], list[Path]]:
     """Every entry of ``folder`` (sorted by name): entries decided now, and workbook paths to read."""
     decided: list[FileEntry] = []
@@ -115,6 +127,8 @@ def discover(folder: Path, settings_file: Path | None = None) -> tuple[list[File
             decided.append(_rejected(name, codes.FILE_UNREADABLE, error=err.strerror))
             continue
         base = dict(size=st.st_size, mtime=_mtime(st))
+        if stat.S_ISDIR(st.st_mode) and is_output_folder(path):
+            continue  # the results of an earlier run written inside the input folder: not a submission
         if stat.S_ISDIR(st.st_mode):
             decided.append(_rejected(name, codes.FOLDER, **base))
         elif stat.S_ISLNK(st.st_mode) or not stat.S_ISREG(st.st_mode):
@@ -326,7 +340,7 @@ def _process(p: Path, content: bytes, base: FileEntry, year: int, policy: Policy
     score = score_unit(rubric, data.facts, data.veto_values, policy, sheet_bands(rubric, data.facts))
     not_ranked = [ind for ind in rubric.indicators if not ind.is_ranked]
     findings = unit_findings(rubric, data, score, policy, cells, overwritten, not_ranked)
-    entry = replace(entry, status=ACCEPTED)
+    entry = replace(entry, status=ACCEPTED, sample=is_sample(content))
     return Sheet(entry, data, cells, overwritten, score, rank_values(rubric, data.facts), name_findings(findings, cells),
                  fingerprints(data, rubric))
 
@@ -349,13 +363,21 @@ def _identity_problem(values: dict[str, Any], rubric: Rubric) -> tuple[codes.Cod
 def resolve_duplicates(sheets: Iterable[Sheet]) -> tuple[list[Sheet], list[FileEntry]]:
     """Keep the latest workbook of each unit and year: later 填报日期, then later file time.
 
-    Returns the winners (in file order) and the superseded entries.
+    Sample data never competes with real submissions: when the folder holds both, every
+    sample is set aside (rejected, ``SAMPLE_SET_ASIDE``) before anything is compared.
+    Returns the winners (in file order) and the entries of the others.
     """
+    sheets = list(sheets)
+    real = [s for s in sheets if not s.entry.sample]
+    superseded: list[FileEntry] = []
+    if real and len(real) < len(sheets):
+        superseded += [replace(_reason(s.entry, codes.SAMPLE_SET_ASIDE), status=REJECTED)
+                       for s in sheets if s.entry.sample]
+        sheets = real
     groups: dict[tuple, list[Sheet]] = {}
     for s in sheets:
         groups.setdefault(s.key, []).append(s)
     winners: list[Sheet] = []
-    superseded: list[FileEntry] = []
     for group in groups.values():
         ordered = sorted(group, key=lambda s: (s.entry.date or "", s.entry.mtime, s.entry.file), reverse=True)
         win = ordered[0]

@@ -124,18 +124,26 @@ def _groups(result: BatchResult, rs: ReportSet) -> tuple[list[str], list[dict[st
     return levels, rows
 
 
-def _lost(result: BatchResult) -> list[dict[str, Any]]:
+def _lost(result: BatchResult, rs: ReportSet) -> list[dict[str, Any]]:
+    """The indicators that lose most points across the units that are scored (no veto)."""
     scored = [u for u in result.units if not u.score.vetoed]
     if not scored:
         return []
+    per_level = Counter(u.entry.level for u in scored)
+    # the peers' averages are over exactly these units where a level has any unit without a veto
+    exact = all(rs.peers[lv].n == n for lv, n in per_level.items())
     rows = []
     for ind in result.rubric.indicators:
-        losses = [u.score.indicators[ind.code].lost for u in scored]
-        total = exact_sum(losses)
+        if exact:
+            points = exact_sum([rs.peers[lv].ind_avg[ind.code] * n for lv, n in per_level.items()])
+        else:
+            points = exact_sum([u.score.indicators[ind.code].points for u in scored])
+        total = ind.max * len(scored) - points
         if total <= 0:
             continue
         avg = total / len(scored)
-        rows.append({"code": ind.code, "title": ind.title, "max": ind.max, "units": sum(1 for x in losses if x > 0),
+        losing = sum(1 for u in scored if float(u.score.indicators[ind.code].points) < ind.max)
+        rows.append({"code": ind.code, "title": ind.title, "max": ind.max, "units": losing,
                      "lost": fmt_points(total), "average": f"{float(avg):.1f}",
                      "pct": f"{float(pct(avg, ind.max)):.1f}", "_key": total})
     rows.sort(key=lambda r: (-r["_key"], [int(n) for n in r["code"].split(".")]))
@@ -175,7 +183,7 @@ def summary_data(result: BatchResult, rs: ReportSet, generated_at: str, chart: b
         **c, "expected": len(result.settings.expected_units), "missing": len(result.not_submitted),
         "by_level": by_level, "by_city": by_city, "rankings": _rankings(result, rs),
         "levels": levels, "groups": groups, "chart": chart and bool(levels),
-        "lost": _lost(result), "findings": _findings(result),
+        "lost": _lost(result, rs), "findings": _findings(result),
         "not_submitted": [{"unit": e.unit, "level": e.level, "parent": e.parent} for e in result.not_submitted],
         "rejected": [{"file": f.file, "reason": f.reason} for f in result.files if f.status == codes.REJECTED],
     }

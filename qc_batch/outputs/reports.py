@@ -8,10 +8,13 @@ inject markup into the e-mail that carries it.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import functools
 import re
 import shutil
 import subprocess
+from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -54,11 +57,24 @@ def _md(s: str) -> str:
 
 
 def template_path(override: Path | None = None) -> Path:
-    """The report template: an explicit one, ``templates/`` of the working folder, or the project's."""
+    """The report template: an explicit one, ``templates/`` of the working folder or of the project
+    checkout, else the copy shipped inside the package (``qc_batch/data``, kept identical by a test)."""
     for p in (override, Path("templates") / TEMPLATE_NAME, ROOT / "templates" / TEMPLATE_NAME):
         if p is not None and p.is_file():
             return p
-    raise FileNotFoundError(TEMPLATE_NAME)
+    return packaged_file(TEMPLATE_NAME)
+
+
+def packaged_file(name: str) -> Path:
+    """A file of ``qc_batch/data`` as a path (the package is installed as files: wheel or checkout)."""
+    res = resources.files("qc_batch").joinpath("data", name)
+    if isinstance(res, Path):
+        return res
+    return _EXTRACTED.enter_context(resources.as_file(res))  # a zipped package: a temporary copy
+
+
+_EXTRACTED = contextlib.ExitStack()
+atexit.register(_EXTRACTED.close)
 
 
 @functools.cache

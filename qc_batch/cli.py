@@ -70,6 +70,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
       qc-batch template   生成评分表模板 templates/score_sheet.xlsx
       qc-batch sample     生成示例填报工作簿（示例数据）到 input/
       qc-batch run        批量审核 input/ 中的工作簿，结果写入 output/
+      qc-batch review     生成现场评审表（专家组核定事实用）到 review/
       qc-batch mail       把审核报告发送给各单位（先生成待发邮件，加 --send 才发送）
     """
     ctx.obj = {"debug": debug}
@@ -125,9 +126,12 @@ def sample(output: str, seed: int, year: int, force: bool) -> None:
               help="并行进程数（默认为 CPU 核数）。Worker processes (default: CPU count).")
 @click.option("--report-template", type=click.Path(dir_okay=False, exists=True),
               help="审核报告模板（Jinja2，默认 templates/report.md.j2）。The report template.")
+@click.option("--reviews", type=click.Path(file_okay=False),
+              help="现场评审表文件夹：按专家组核定值重新计分排名（默认为设置文件的 reviews）。"
+                   "Folder of review workbooks (on-site review).")
 @click.option("--quiet", "-q", is_flag=True, help="不显示进度条和汇总。No progress bar or summary.")
 def run(input_dir: str, output_dir: str, settings: str | None, workers: int | None,
-        report_template: str | None, quiet: bool) -> None:
+        report_template: str | None, reviews: str | None, quiet: bool) -> None:
     """批量审核输入文件夹中的全部工作簿，结果写入输出文件夹。Score and audit every workbook."""
     import datetime as dt
 
@@ -156,7 +160,10 @@ def run(input_dir: str, output_dir: str, settings: str | None, workers: int | No
             return progress_bar(total, desc, "个", sys.stderr)
         return start
 
-    result = run_batch(folder, conf, settings_file=settings_path, workers=workers, progress=progress("读取工作簿"))
+    from qc_batch.review.apply import stage_for
+
+    result = run_batch(folder, conf, settings_file=settings_path, workers=workers, progress=progress("读取工作簿"),
+                       review=stage_for(reviews, conf, settings_path))
     _warn_input(result)
     out = Path(output_dir)
     generated = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
@@ -177,6 +184,20 @@ def run(input_dir: str, output_dir: str, settings: str | None, workers: int | No
         _summary(result, out, published.charts)
         if recorded:
             click.echo(f"历年数据库：{recorded[0]}（第 {recorded[1]} 次运行记录）")
+
+
+@cli.command()
+@click.option("--output", "-o", "output_dir", default="output", show_default=True, type=click.Path(file_okay=False),
+              help="qc-batch run 的结果文件夹（读取其中的 results.json）。The output folder of qc-batch run.")
+@click.option("--to", "to_dir", default="review", show_default=True, type=click.Path(file_okay=False),
+              help="现场评审表保存目录。Where to write the review workbooks.")
+def review(output_dir: str, to_dir: str) -> None:
+    """为每个受理单位生成现场评审表（专家组核定事实用）。Write one review workbook per accepted unit."""
+    from qc_batch.review.writer import write_reviews
+
+    written = write_reviews(Path(output_dir), Path(to_dir))
+    click.echo(f"已生成 {len(written)} 份现场评审表：{to_dir}/")
+    click.echo("专家组填写后放入同一文件夹，运行 qc-batch run --reviews " + to_dir + " 按核定值重新计分、排名。")
 
 
 @cli.command("mail")

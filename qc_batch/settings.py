@@ -17,7 +17,7 @@ from qc_batch.rubric.expr import REFERENCES, REFS
 from qc_batch.rubric.model import Rubric, load_rubric
 
 TOP_KEYS = {"year", "references", "na_policy", "rank_fraction", "expected_units", "peer_reference",
-            "smtp", "address_book", "mail"}
+            "smtp", "address_book", "mail", "reviews"}
 
 
 class SettingsError(ValueError):
@@ -140,6 +140,11 @@ def parse_settings(data: Any, rubric: Rubric | None = None, source: str = "") ->
                 values[code] = _number(v, f"peer_reference 第 {k} 项的 {code}")
         peers.append(PeerFigures(str(item["unit"]), level, values))
     extra = {k: data[k] for k in ("smtp", "address_book", "mail") if k in data}
+    reviews = data.get("reviews")
+    if reviews is not None:
+        if not isinstance(reviews, str) or not reviews.strip():
+            raise SettingsError(f"{where}：reviews（现场评审表文件夹）应为文件夹路径（如 reviews），实际为“{reviews}”")
+        extra["reviews"] = reviews.strip()  # relative to the settings file's folder
     try:  # a typo in a mail setting stops the run at once, not weeks later at qc-batch mail
         check_mail_sections(extra)
     except MailSettingsError as exc:

@@ -20,6 +20,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
+from typing import Any
 
 from qc_batch.batch import collector
 from qc_batch.batch.ingest import REJECTED, FileEntry, Sheet, discover, process_file, resolve_duplicates, worker_init
@@ -43,6 +44,8 @@ class UnitResult:
     score: UnitScore
     standings: dict[str, Standing]
     findings: list[Finding] = field(default_factory=list)
+    document: UnitResult | None = None  # final stage: this unit's result on the submitted facts (资料评审)
+    review: Any = None                  # final stage: its accepted review (review.apply.ReviewRecord)
 
     @property
     def entry(self) -> FileEntry:
@@ -59,6 +62,8 @@ class BatchResult:
     not_submitted: list[ExpectedUnit]
     started: dt.datetime
     finished: dt.datetime
+    stage: str = "document"  # "final" when a review was applied (资料评审＋现场评审)
+    reviews: list[FileEntry] = field(default_factory=list)  # every file of the review folder
 
     def count(self, status: str) -> int:
         return sum(1 for f in self.files if f.status == status)
@@ -68,6 +73,7 @@ class BatchResult:
 
 
 Progress = Callable[[int], None]
+Reviewer = Callable[[list[Sheet]], Any]  # accepted sheets -> review.apply.ReviewOutcome
 
 
 def read_all(paths: Sequence[Path], settings: Settings, workers: int | None = None,
@@ -153,17 +159,20 @@ def _rank_notes(rubric: Rubric, standings: dict[str, Standing]) -> list[Finding]
 
 def run_batch(input_dir: Path, settings: Settings, *, settings_file: Path | None = None,
               workers: int | None = None, progress: Callable[[int], Progress] | None = None,
-              rubric: Rubric | None = None) -> BatchResult:
+              rubric: Rubric | None = None, review: Reviewer | None = None) -> BatchResult:
     """Read, score, rank and audit every file of ``input_dir``.
 
-    ``progress(total)`` returns a callback advanced once per workbook read.
+    ``progress(total)`` returns a callback advanced once per workbook read. ``review``: the
+    on-site review stage (:func:`qc_batch.review.apply.reviewer`), given the accepted sheets,
+    returns them with the verified facts in place of the submitted ones; every unit is then
+    ranked and scored again.
     """
     with collector.paused():
-        return _run_batch(input_dir, settings, settings_file, workers, progress, rubric or load_rubric())
+        return _run_batch(input_dir, settings, settings_file, workers, progress, rubric or load_rubric(), review)
 
 
 def _run_batch(input_dir: Path, settings: Settings, settings_file: Path | None, workers: int | None,
-               progress: Callable[[int], Progress] | None, rubric: Rubric) -> BatchResult:
+               progress: Callable[[int], Progress] | None, rubric: Rubric, review: Reviewer | None) -> BatchResult:
     started = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     decided, paths = discover(input_dir, settings_file)
     tick = progress(len(paths)) if progress else None
@@ -179,6 +188,29 @@ def _run_batch(input_dir: Path, settings: Settings, settings_file: Path | None, 
     files += superseded + [s.entry for s in winners]
     files.sort(key=lambda e: e.file)
 
+    units = score_units(rubric, settings, winners)
+    stage, review_files = "document", []
+    if review is not None:
+        outcome = review(winners)
+        review_files = outcome.files
+        if outcome.applied:  # verified facts replace submitted ones; everything is ranked again
+            documents = {u.id: u for u in units}
+            units = score_units(rubric, settings, outcome.sheets)
+            for u in units:
+                u.document, u.review = documents[u.id], outcome.records.get(u.entry.file)
+            outcome.settle(units, documents)
+            stage = "final"
+
+    got = {(u.entry.level, u.entry.unit) for u in units}
+    not_submitted = [e for e in settings.expected_units if (e.level, e.unit) not in got]
+    finished = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    return BatchResult(rubric, settings, input_dir, files, units, not_submitted, started, finished,
+                       stage, review_files)
+
+
+def score_units(rubric: Rubric, settings: Settings, winners: Sequence[Sheet]) -> list[UnitResult]:
+    """Rank the ranking items across ``winners``, score them with the real ranks and add the
+    findings that need the other units."""
     policy = settings.policy
     items = ranked_parts(rubric)
     entrants = [Entrant(k, s.entry.level, s.figures, s.score.vetoed) for k, s in enumerate(winners)]
@@ -203,8 +235,4 @@ def _run_batch(input_dir: Path, settings: Settings, settings_file: Path | None, 
     for u in units:
         u.findings += cross.get(u.id, [])
         u.findings.sort(key=sort_key)
-
-    got = {(u.entry.level, u.entry.unit) for u in units}
-    not_submitted = [e for e in settings.expected_units if (e.level, e.unit) not in got]
-    finished = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-    return BatchResult(rubric, settings, input_dir, files, units, not_submitted, started, finished)
+    return units

@@ -18,6 +18,7 @@ from qc_batch.batch.run import BatchResult, UnitResult
 from qc_batch.engine.audit import fmt_points
 from qc_batch.engine.findings import ERROR, NOTE, WARNING, Finding
 from qc_batch.engine.scoring import STATUS_FAIL, STATUS_PASS, STATUS_VETO, IndicatorScore, exact_max, exact_sum
+from qc_batch.outputs.review_report import report_review
 from qc_batch.read.cells import shown
 from qc_batch.rubric.model import Indicator, Part, Rubric, expr
 
@@ -267,6 +268,7 @@ def unit_view(b: BatchResult, u: UnitResult, peers: dict[str, Peers]) -> dict[st
         "groups": groups, "lost": lost, "lost_total": fmt_points(exact_sum([x["lost_value"] for x in lost])),
         "sections": sections, "counts": counts,
         "contact": u.sheet.data.text("QC_CONTACT") or "",
+        "review": report_review(b, u, p.ranks.get(u.id), peer_stats),  # 现场评审 (final stage only, or None)
         "chart": False,  # set by publish when a CJK font is available
     }
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from qc_batch import __version__
 from qc_batch.batch.run import BatchResult, UnitResult
-from qc_batch.read.cells import read_text
+from qc_batch.read.cells import Reading, is_blank, read_text, shown
 
 SCHEMA = "qc-batch/results"
 SCHEMA_VERSION = 1
@@ -39,6 +39,8 @@ def num(x: Fraction | Decimal | int | None, places: int = 2) -> float | int | No
 def unit_dict(u: UnitResult) -> dict[str, Any]:
     r = u.sheet.data
     rubric_inds = u.score.indicators
+    doc = u.document or u  # the document-review result (the same before a review)
+    submitted = doc.sheet.data
     claims = {code: c.value for code, c in r.claims.items()}
     claimed_total = r.claimed_total
     e = u.entry
@@ -64,9 +66,14 @@ def unit_dict(u: UnitResult) -> dict[str, Any]:
         "vetoes": [v for v in u.score.vetoes],
         "indicators": {
             code: {"score": num(s.points), "max": s.indicator.max, "claimed": num(claims.get(code)),
-                   "na_points": s.na_points}
+                   "na_points": s.na_points, "document_score": num(doc.score.indicators[code].points),
+                   "inputs": {i.code: submitted_text(submitted.readings[i.code]) for i in s.indicator.inputs},
+                   "evidence": submitted.evidence.get(code) or ""}
             for code, s in rubric_inds.items()
         },
+        "document_total": num(doc.score.total, 1),
+        "document_status": doc.score.status,
+        "review": None if u.review is None else u.review.to_dict(num),
         "ranking": {
             code: {"value": num(st.value, 6), "rank": st.rank, "peers": st.peers, "band": st.band}
             for code, st in u.standings.items()
@@ -75,12 +82,18 @@ def unit_dict(u: UnitResult) -> dict[str, Any]:
     }
 
 
+def submitted_text(r: Reading) -> str:
+    """A submitted value as the cell showed it ("" when blank)."""
+    return "" if is_blank(r.raw) else shown(r.raw)
+
+
 def results_dict(b: BatchResult, generated_at: str) -> dict[str, Any]:
     rubric = b.rubric
     return {
         "schema": SCHEMA,
         "schema_version": SCHEMA_VERSION,
         "generated_at": generated_at,
+        "stage": getattr(b, "stage", "document"),
         "tool": {"name": "qc-batch", "version": __version__},
         "rubric": {"id": rubric.id, "version": rubric.version, "total": rubric.total, "pass_mark": rubric.pass_mark},
         "settings": b.settings.describe(),
@@ -96,6 +109,7 @@ def results_dict(b: BatchResult, generated_at: str) -> dict[str, Any]:
         },
         "files": [f.to_dict() for f in b.files],
         "not_submitted": [{"unit": e.unit, "level": e.level, "parent": e.parent} for e in b.not_submitted],
+        "reviews": [f.to_dict() for f in getattr(b, "reviews", [])],
         "units": [unit_dict(u) for u in b.units],
     }
 

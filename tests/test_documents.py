@@ -22,12 +22,15 @@ import markdown
 import pytest
 import yaml
 from docx.oxml.ns import qn
+from hypothesis import given
+from hypothesis import strategies as st
 
 from qc_batch.batch.run import run_batch
 from qc_batch.outputs import pdf as pdf_mod
 from qc_batch.outputs.docx_parts import PAGE_H, PAGE_W
-from qc_batch.outputs.docx_report import markdown_body, markdown_docx, plain, split_row
+from qc_batch.outputs.docx_report import inline_runs, markdown_body, markdown_docx, plain, split_row
 from qc_batch.outputs.publish import publish
+from qc_batch.outputs.reports import md
 from qc_batch.outputs.summary import local_date
 from qc_batch.settings import load_settings, parse_settings
 
@@ -209,6 +212,18 @@ def test_unit_text_cannot_make_fields_links_or_broken_xml(tmp_path):
 
 
 # -- the Markdown the templates write ------------------------------------------------------
+
+
+@given(st.text(max_size=60))
+def test_any_unit_text_comes_out_as_the_same_text_and_nothing_else(text):
+    """Whatever a workbook holds, escaped by the reports' md filter it becomes one run of literal text."""
+    from xml.etree import ElementTree
+
+    runs = inline_runs(md(text))
+    p = ElementTree.fromstring(f'<w:p xmlns:w="{W[1:-1]}">{runs}</w:p>')
+    assert {el.tag for el in p.iter()} <= {f"{W}p", f"{W}r", f"{W}t"}  # no field, link, bold or emphasis
+    expected = re.sub("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]", "", re.sub(r"[\r\n\t]+", " ", text))
+    assert "".join(t.text or "" for t in p.iter(f"{W}t")) == expected
 
 
 def test_markdown_escapes_emphasis_and_entities():

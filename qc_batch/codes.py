@@ -191,6 +191,11 @@ TEXT_INVALID_CHAR = _f(
     "TEXT_INVALID_CHAR", WARNING, "文字中含有无效字符", "values",
     "{label}：文字中含有 {count} 个无效字符（不是合法的 Unicode 字符），已替换为“\ufffd”；请检查并重新填写该单元格",
     "text of a cell holds characters that are not valid Unicode (lone surrogates); each became U+FFFD")
+TEXT_NUMBER = _f(
+    "TEXT_NUMBER", NOTE, "文字形式的数字", "values",
+    "{label}：填写的是文字“{value}”，已按 {read} 计分；请改为数字（发回的评分表已改为数字）",
+    "a numeric input typed as text (81.5%, ９５．８, 3个, 1,234.5万元) that the batch read; "
+    "the returned workbook holds it as a number")
 INPUT_FORMULA = _f(
     "INPUT_FORMULA", ERROR, "填报单元格中是公式", "values",
     "{label}：单元格中是公式“={formula}”（表中显示 {cached}），不是填写的值；公式结果不予采信，"

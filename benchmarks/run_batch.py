@@ -352,6 +352,9 @@ def measure_run_batch(folder: Path, workers: int | None, logdir: Path) -> dict[s
 def measure_cli(folder: Path, workers: int | None, outdir: Path, logdir: Path) -> dict[str, Any]:
     if outdir.exists():
         shutil.rmtree(outdir)
+    # the run records itself in the history database beside its input folder (docs/history.md):
+    # a fresh one each time, so that reruns do not pile up years of benchmark units
+    (folder.parent / "qc_history.sqlite").unlink(missing_ok=True)
     cmd = [sys.executable, "-m", "qc_batch", "run", "--input", str(folder), "--output", str(outdir), "--quiet"]
     if workers:
         cmd += ["--workers", str(workers)]

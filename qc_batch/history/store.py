@@ -26,8 +26,9 @@ STAGE_LABELS = {"document": "报送", "final": "专家核定值"}
 
 
 def unit_key(level: str, parent: str, unit: str) -> str:
-    """Who a unit is across the years: level, 所属市州 (county level only) and name."""
-    return f"{level}|{parent if level == '县市区' else ''}|{unit}"
+    """Who a unit is across the years: level, 所属市州 (county level only: ingest leaves it
+    blank for the other level) and name."""
+    return f"{level}|{parent}|{unit}"
 
 
 def json_value(v: Any) -> Any:

@@ -51,15 +51,17 @@ def write_history_sheet(wb: Any, result: Any) -> bool:
     chart = wb.add_chart({"type": "column"})
     chart.add_series({"name": "合格单位数", "categories": [SHEET, first, 0, end, 0],
                       "values": [SHEET, first, 2, end, 2], "fill": {"color": "#70AD47"},
-                      "data_labels": {"value": True}})
+                      "data_labels": {"value": True, "position": "inside_end"}})
     line = wb.add_chart({"type": "line"})
     line.add_series({"name": "平均总分", "categories": [SHEET, first, 0, end, 0], "values": [SHEET, first, 3, end, 3],
                      "y2_axis": True, "marker": {"type": "circle"}, "line": {"color": "#C00000"},
-                     "data_labels": {"value": True, "num_format": "0.0"}})
+                     "data_labels": {"value": True, "num_format": "0.0", "position": "above"}})
     chart.combine(line)
     chart.set_title({"name": "各年度合格单位数与平均总分", "name_font": {"name": FONT, "size": 11}})
     chart.set_x_axis({"name": "年度", "num_font": {"name": FONT}})
-    chart.set_y_axis({"name": "合格单位数", "min": 0, "num_font": {"name": FONT}})
+    most = max((s["units"] for s in ctx.year_stats), default=1)
+    chart.set_y_axis({"name": "合格单位数", "min": 0, "max": most, "major_unit": max(1, -(-most // 5)),
+                      "num_format": "0", "num_font": {"name": FONT}})
     line.set_y2_axis({"name": "平均总分", "min": 0, "max": result.rubric.total})
     chart.set_legend({"position": "bottom", "font": {"name": FONT}})
     chart.set_size({"width": 620, "height": 300})
@@ -71,10 +73,11 @@ def write_history_sheet(wb: Any, result: Any) -> bool:
         heads += [f"{y}年总分", f"{y}年结论", f"{y}年名次"]
     heads += [f"总分变化（{this}较{last}）", f"名次变化（{this}较{last}，正数为上升）"]
     ws.write_row(top, 0, heads, head)
-    ws.set_row(top, 30)
+    ws.set_row(top, 42)
     ws.set_column(0, 0, 16)
     ws.set_column(1, 2, 9)
-    ws.set_column(3, len(heads) - 1, 9)
+    ws.set_column(3, len(heads) - 3, 9)
+    ws.set_column(len(heads) - 2, len(heads) - 1, 14)
     for r, row in enumerate(ctx.timeline, start=top + 1):
         ws.write_string(r, 0, row["unit"], text)
         ws.write_string(r, 1, row["level"], text)

@@ -352,3 +352,52 @@ def test_an_interrupted_run_leaves_the_database_unchanged(tmp_path):
     assert after == snapshot
     assert record_run(conn, run_batch(folder, settings, workers=1)) == 2  # and it goes on working
     conn.close()
+
+
+def test_the_history_setting_names_the_database_relative_to_the_settings_file(tmp_path):
+    (tmp_path / "in").mkdir()
+    source = str(tmp_path / "in" / "settings.yaml")
+    default = parse_settings(yaml.safe_load(settings_text(Y1)), source=source)
+    assert db.history_path(default, tmp_path / "in") == (tmp_path / db.DEFAULT_NAME).resolve()
+    named = parse_settings(yaml.safe_load(settings_text(Y1, "history: ../历年/db.sqlite\n")), source=source)
+    assert db.history_path(named, tmp_path / "in") == tmp_path / "in" / ".." / "历年" / "db.sqlite"
+    off = parse_settings(yaml.safe_load(settings_text(Y1, "history: false\n")), source=source)
+    assert db.history_path(off, tmp_path / "in") is None
+    with pytest.raises(ValueError, match="history"):
+        parse_settings(yaml.safe_load(settings_text(Y1, "history: 3\n")), source=source)
+
+
+def test_history_off_records_nothing_and_gives_no_previous(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "settings.yaml").write_text(settings_text(Y1, "history: false\n"), encoding="utf-8")
+    wb.write_filled(folder / "u0.xlsx", wb.unit_values(0))
+    invoke("run", "-i", str(folder), "-o", str(tmp_path / "out"), "--workers", "1", "-q")
+    assert not list(tmp_path.rglob("*.sqlite"))
+    results = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))
+    assert results["units"][0]["previous"] is None
+
+
+def test_a_damaged_database_is_a_chinese_message_not_a_traceback(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "settings.yaml").write_text(settings_text(Y1), encoding="utf-8")
+    wb.write_filled(folder / "u0.xlsx", wb.unit_values(0))
+    (tmp_path / db.DEFAULT_NAME).write_bytes(b"not a database at all, but long enough to be read" * 40)
+    res = CliRunner().invoke(cli, ["run", "-i", str(folder), "-o", str(tmp_path / "out"), "--workers", "1", "-q"])
+    assert res.exit_code == 4 and "历年数据库" in res.output and "Traceback" not in res.output
+
+
+def test_prefill_from_the_register_alone_gives_the_header_and_no_earlier_years(tmp_path):
+    from qc_batch.history.prefill import prefill
+    from qc_batch.settings import ExpectedUnit
+
+    written = prefill(Y2, tmp_path / "pre", history=tmp_path / "none.sqlite",
+                      expected=(ExpectedUnit("醴陵市", "县市区", "株洲市"),), policy=wb.POLICY)
+    (p,) = written
+    sheet = process_file(str(p.path), Y2, wb.POLICY)
+    assert isinstance(sheet, Sheet)
+    assert (sheet.entry.unit, sheet.entry.level, sheet.entry.parent, sheet.entry.year) == ("醴陵市", "县市区", "株洲市", Y2)
+    assert p.sources == {} and all(sheet.data.facts[i.code] is None for i in RUBRIC.inputs)
+    with pytest.raises(db.HistoryError, match="没有可预填的单位"):
+        prefill(Y2, tmp_path / "pre2", history=None)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from qc_batch import __version__
-from qc_batch.history.db import STAGES, connect, history_path
+from qc_batch.history.db import STAGES, HistoryError, connect, history_path
 
 STAGE_LABELS = {"document": "报送", "final": "专家核定值"}
 
@@ -122,6 +122,9 @@ def record_history(result: Any) -> tuple[Path, int] | None:
     conn = connect(path)
     try:
         return path, record_run(conn, result, getattr(result, "stage", "document"))
+    except sqlite3.Error as exc:  # e.g. a full disk: the transaction was rolled back
+        raise HistoryError(f"本次运行未能记入历年数据库 {path}（{exc}），数据库保持原样；"
+                           "输出文件夹已生成，排除问题后重新运行即可记入") from None
     finally:
         conn.close()
 

@@ -32,6 +32,7 @@ from qc_batch.engine.audit import fingerprints, name_findings, unit_findings
 from qc_batch.engine.findings import Finding
 from qc_batch.engine.scoring import Policy, UnitScore, rank_values, score_unit, sheet_bands
 from qc_batch.read.sample_mark import is_sample
+from qc_batch.read.screen import date_findings, display_name, effective_date, merge, screen
 from qc_batch.read.sheet_data import SheetData, interpret
 from qc_batch.read.workbook import WorkbookError, check_size, read_workbook
 from qc_batch.rubric.model import Rubric, load_rubric
@@ -120,7 +121,7 @@ def discover(folder: Path, settings_file: Path | None = None) -> tuple[list[File
     to_read: list[Path] = []
     settings_resolved = settings_file.resolve() if settings_file else None
     for path in sorted(folder.iterdir(), key=lambda p: p.name):
-        name = path.name
+        name = display_name(path.name)
         try:
             st = path.lstat()
         except OSError as err:
@@ -206,9 +207,9 @@ def process_file(path: str, year: int, policy: Policy, timeout: int = FILE_TIMEO
     p = Path(path)
     try:
         st = p.stat()
-        base = FileEntry(p.name, REJECTED, size=st.st_size, mtime=_mtime(st))
+        base = FileEntry(display_name(p.name), REJECTED, size=st.st_size, mtime=_mtime(st))
     except OSError as err:
-        return _rejected(p.name, codes.FILE_UNREADABLE, error=err.strerror)
+        return _rejected(display_name(p.name), codes.FILE_UNREADABLE, error=err.strerror)
     use_alarm = (timeout and hasattr(signal, "SIGALRM")
                  and threading.current_thread() is threading.main_thread())
     if use_alarm:
@@ -318,11 +319,14 @@ def _process(p: Path, content: bytes, base: FileEntry, year: int, policy: Policy
     absent = sorted({r.sheet for n, r in raw.refs.items() if n in required} - set(raw.sheets))
     if absent:
         return _reason(base, codes.SHEET_MISSING, sheets="、".join(absent))
-    data = interpret(rubric, NamedValues.of(raw.values))
+    cells = NamedValues.of({n: str(r) for n, r in raw.refs.items()})
+    screened = screen(rubric, raw.values, raw.formulas, cells)  # invalid text, formulas in inputs, names
+    if screened.refused:
+        return replace(base, reason_code=screened.refused[0], reason=screened.refused[1])
+    data = interpret(rubric, NamedValues.of(screened.values))
     unit, level, parent = data.text("QC_UNIT"), data.text("QC_LEVEL"), data.text("QC_PARENT") or ""
     yr = data.header["QC_YEAR"]
     date = data.header["QC_DATE"].value
-    cells = NamedValues.of({n: str(r) for n, r in raw.refs.items()})
     entry = replace(base, unit=unit or "", level=level or "", parent=parent if level == rubric.county_level else "",
                     year=yr.value, date=date.isoformat() if isinstance(date, dt.date) else "")
     if not unit:
@@ -340,6 +344,7 @@ def _process(p: Path, content: bytes, base: FileEntry, year: int, policy: Policy
     score = score_unit(rubric, data.facts, data.veto_values, policy, sheet_bands(rubric, data.facts))
     not_ranked = [ind for ind in rubric.indicators if not ind.is_ranked]
     findings = unit_findings(rubric, data, score, policy, cells, overwritten, not_ranked)
+    findings = merge(findings, screened) + date_findings(date, cells)
     entry = replace(entry, status=ACCEPTED, sample=is_sample(content))
     return Sheet(entry, data, cells, overwritten, score, rank_values(rubric, data.facts), name_findings(findings, cells),
                  fingerprints(data, rubric))
@@ -379,11 +384,14 @@ def resolve_duplicates(sheets: Iterable[Sheet]) -> tuple[list[Sheet], list[FileE
         groups.setdefault(s.key, []).append(s)
     winners: list[Sheet] = []
     for group in groups.values():
-        ordered = sorted(group, key=lambda s: (s.entry.date or "", s.entry.mtime, s.entry.file), reverse=True)
+        # a 填报日期 after the day of the run does not count (screen.effective_date)
+        ordered = sorted(group, key=lambda s: (effective_date(s.entry.date), s.entry.mtime, s.entry.file),
+                         reverse=True)
         win = ordered[0]
         winners.append(win)
         for s in ordered[1:]:
-            why = ("填报日期较早" if (s.entry.date or "") < (win.entry.date or "")
+            why = ("填报日期晚于审核日期，不作为较新版本的依据" if effective_date(s.entry.date) != s.entry.date
+                   else "填报日期较早" if effective_date(s.entry.date) < effective_date(win.entry.date)
                    else "填报日期相同，文件修改时间较早" if s.entry.mtime < win.entry.mtime
                    else "与另一文件的填报日期和修改时间相同，按文件名取其一")
             superseded.append(replace(_reason(s.entry, codes.SUPERSEDED_CODE, why=why, winner=win.entry.file),

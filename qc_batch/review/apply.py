@@ -123,11 +123,11 @@ def reviewer(folder: Path, rubric: Rubric, year: int, policy: Policy) -> Callabl
 
 def review_batch(folder: Path, rubric: Rubric, year: int, policy: Policy, winners: list[Sheet]) -> ReviewOutcome:
     """Read the review folder and apply each accepted review to its unit's sheet."""
-    accepted = {unit_key(s.entry): s.entry for s in winners}
+    accepted = {unit_key(s.entry, rubric): s.entry for s in winners}
     found = read_reviews(folder, rubric, year, accepted)
     sheets, records = [], {}
     for s in winners:
-        review = found.reviews.get(unit_key(s.entry))
+        review = found.reviews.get(unit_key(s.entry, rubric))
         if review is None:
             sheets.append(s)
             continue

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from qc_batch import codes
 from qc_batch.batch.ingest import FileEntry, discover
 from qc_batch.codes import ACCEPTED, REJECTED, SUPERSEDED
 from qc_batch.read import cells as readers
@@ -53,8 +54,8 @@ class ReviewFolder:
     reviews: dict[UnitKey, Review]     # the accepted review of each unit
 
 
-def unit_key(entry: FileEntry) -> UnitKey:
-    return (entry.level, entry.parent if entry.level == "县市区" else "", entry.unit)
+def unit_key(entry: FileEntry, rubric: Rubric) -> UnitKey:
+    return (entry.level, entry.parent if entry.level == rubric.county_level else "", entry.unit)
 
 
 def read_reviews(folder: Path, rubric: Rubric, year: int, accepted: Mapping[UnitKey, FileEntry]) -> ReviewFolder:
@@ -85,7 +86,7 @@ def read_review(path: Path, rubric: Rubric, year: int, accepted: Mapping[UnitKey
         size = path.stat().st_size
         base = FileEntry(path.name, REJECTED, size=size, mtime=_mtime(path))
     except OSError as err:
-        return FileEntry(path.name, REJECTED, "FILE_UNREADABLE", f"无法读取该文件：{err.strerror}")
+        return FileEntry(path.name, REJECTED, codes.FILE_UNREADABLE.code, codes.FILE_UNREADABLE.message(error=err.strerror))
     try:
         check_size(size)
         content = path.read_bytes()
@@ -94,10 +95,11 @@ def read_review(path: Path, rubric: Rubric, year: int, accepted: Mapping[UnitKey
     except WorkbookError as err:
         return replace(base, reason_code=err.code, reason=err.message)
     except MemoryError:
-        return replace(base, reason_code="FILE_TOO_LARGE", reason="读取该文件所需内存超出限制，疑似异常文件，已停止读取")
+        return replace(base, reason_code=codes.FILE_TOO_LARGE.code,
+                       reason="读取该文件所需内存超出限制，疑似异常文件，已停止读取")
     except Exception as err:
-        return replace(base, reason_code="FILE_INTERNAL",
-                       reason=f"读取时发生意外错误（{type(err).__name__}），请把该文件转交技术人员检查")
+        return replace(base, reason_code=codes.FILE_INTERNAL.code,
+                       reason=codes.FILE_INTERNAL.message(error=type(err).__name__))
 
 
 def _text(values: Mapping[str, Any], name: str) -> str:
@@ -110,13 +112,13 @@ def _review(path: Path, content: bytes, base: FileEntry, rubric: Rubric, year: i
     raw = read_workbook(path, wanted, data=content)
     values = raw.values
     if values.get(rn.NAME_TEMPLATE_ID) != rn.TEMPLATE_ID:
-        return replace(base, reason_code="REVIEW_WRONG_TEMPLATE",
+        return replace(base, reason_code=codes.REVIEW_WRONG_TEMPLATE.code,
                        reason="这不是 qc-batch review 生成的现场评审表（找不到评审表标识）；"
                               "请在 qc-batch review 生成的评审表中填写专家组意见")
     version = str(values.get(rn.NAME_TEMPLATE_VERSION) or "").removesuffix(".0")
     rubric_version = str(values.get(rn.NAME_RUBRIC_VERSION) or "")
     if version != rn.TEMPLATE_VERSION or rubric_version != rubric.version:
-        return replace(base, reason_code="REVIEW_OLD_TEMPLATE",
+        return replace(base, reason_code=codes.REVIEW_OLD_TEMPLATE.code,
                        reason=f"现场评审表版本不符（此文件：评审表 {version or '未知'}、"
                               f"评分规则 {rubric_version or '未知'}；现行：评审表 {rn.TEMPLATE_VERSION}、"
                               f"评分规则 {rubric.version}）；请用 qc-batch review 重新生成评审表")
@@ -124,7 +126,7 @@ def _review(path: Path, content: bytes, base: FileEntry, rubric: Rubric, year: i
     absent = sorted({r.sheet for r in raw.refs.values()} - set(raw.sheets))
     if missing or absent:
         shown = "、".join(missing[:5]) + (f" 等 {len(missing)} 个" if len(missing) > 5 else "")
-        return replace(base, reason_code="NAMES_MISSING",
+        return replace(base, reason_code=codes.NAMES_MISSING.code,
                        reason=f"评审表中缺少单元格名称 {shown or '、'.join(absent)}（可能删除了工作表、行或名称）；"
                               "请在 qc-batch review 生成的评审表中重新填写")
     cells = {n: str(r) for n, r in raw.refs.items()}
@@ -133,22 +135,22 @@ def _review(path: Path, content: bytes, base: FileEntry, rubric: Rubric, year: i
     review_date = date_read.value.isoformat() if isinstance(date_read.value, dt.date) else ""
     level = _text(values, rn.NAME_LEVEL)
     entry = replace(base, unit=_text(values, rn.NAME_UNIT), level=level,
-                    parent=_text(values, rn.NAME_PARENT) if level == "县市区" else "",
+                    parent=_text(values, rn.NAME_PARENT) if level == rubric.county_level else "",
                     year=year_read.value, date=review_date)
     if year_read.value != year:
-        return replace(entry, reason_code="REVIEW_YEAR_OTHER",
+        return replace(entry, reason_code=codes.REVIEW_YEAR_OTHER.code,
                        reason=f"评审表的评价年度为 {year_read.value or '空白'}（{cells.get(rn.NAME_YEAR, '')}），"
                               f"本次评价的是 {year} 年度；请使用本年度的评审表")
-    key = unit_key(entry)
+    key = unit_key(entry, rubric)
     submission = accepted.get(key)
     where = f"{entry.parent}" if entry.parent else ""
     if submission is None:
-        return replace(entry, reason_code="REVIEW_UNIT_UNKNOWN",
+        return replace(entry, reason_code=codes.REVIEW_UNIT_UNKNOWN.code,
                        reason=f"评审表的被评价单位“{where}{entry.unit}”（{entry.level or '层级空白'}）"
                               "不是本次受理的单位；请核对评审表是否对应本批次的报送")
     sha = _text(values, rn.NAME_SHA256).lower()
     if sha != submission.sha256:
-        return replace(entry, reason_code="REVIEW_SUBMISSION_OTHER",
+        return replace(entry, reason_code=codes.REVIEW_SUBMISSION_OTHER.code,
                        reason=f"评审表核对的是报送文件“{_text(values, rn.NAME_FILE)}”（SHA-256 {sha[:12] or '空白'}…），"
                               f"而本次受理的是“{submission.file}”（SHA-256 {submission.sha256[:12]}…）；"
                               "该单位已重新报送，请用 qc-batch review 按受理的文件重新生成评审表后评审")
@@ -173,6 +175,6 @@ def _latest(reviews: list[Review]) -> tuple[dict[UnitKey, Review], list[FileEntr
                    else "评审日期相同，文件修改时间较早" if r.entry.mtime < win.entry.mtime
                    else "与另一文件的评审日期和修改时间相同，按文件名取其一")
             superseded.append(replace(
-                r.entry, status=SUPERSEDED, reason_code="SUPERSEDED", superseded_by=win.entry.file,
+                r.entry, status=SUPERSEDED, reason_code=codes.SUPERSEDED_CODE.code, superseded_by=win.entry.file,
                 reason=f"同一单位、同一年度有两份现场评审表；本文件{why}，以“{win.entry.file}”为准"))
     return out, superseded

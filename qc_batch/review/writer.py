@@ -42,7 +42,7 @@ LAST = len(COLUMNS) - 1
 EXPERT_MARK = "【专家评定】"
 EXPERT_BG = "#FCE4D6"
 GUIDE = ("专家组核定的是事实，不是分数：黄色单元格由专家组填写，“核定值”留空表示确认报送值；改动的须在“核定理由”中说明，"
-         "无理由的不予采用。橙色为专家评定项（5.4 与第 11 类），须逐项核定。得分、名次和结论由省局按核定值重新计算。")
+         "无理由的不予采用。橙色为专家评定项（{expert}），须逐项核定。得分、名次和结论由省局按核定值重新计算。")
 
 
 class ReviewError(UserError):
@@ -195,7 +195,7 @@ class _Sheet:
             ws.set_column(col, col, width)
         ws.merge_range(0, 0, 0, LAST, f"{self.rubric.title}现场评审表", f.title)
         ws.set_row(0, 26)
-        ws.merge_range(1, 0, 1, LAST, GUIDE, self.x["note"])
+        ws.merge_range(1, 0, 1, LAST, GUIDE.format(expert=self.rubric.expert_text), self.x["note"])
         ws.set_row(1, 30)
         row = self.header(3)
         row = self.vetoes(row + 1)

@@ -401,3 +401,18 @@ def test_prefill_from_the_register_alone_gives_the_header_and_no_earlier_years(t
     assert p.sources == {} and all(sheet.data.facts[i.code] is None for i in RUBRIC.inputs)
     with pytest.raises(db.HistoryError, match="没有可预填的单位"):
         prefill(Y2, tmp_path / "pre2", history=None)
+
+
+@pytest.mark.libreoffice
+def test_history_sheet_and_a_prefilled_sheet_open_in_libreoffice_without_formula_errors(two_years, tmp_path):
+    from .lo.bridge import run_lo
+
+    root, _, second, prefilled = two_years
+    pdf = tmp_path / "c.pdf"
+    answer = run_lo({"file": str(root / "out2" / "comparison.xlsx"), "dump": ["历年"], "convert": str(pdf)})
+    assert answer["errors_on_load"] == [] and answer["charts"]["历年"] == 1
+    assert {r[0] for r in answer["dump"]["历年"]} >= {u["unit"] for u in second["units"]}
+    assert pdf.read_bytes().startswith(b"%PDF")
+    path, _sheet = next(iter(prefilled.values()))
+    answer = run_lo({"file": str(path)})
+    assert answer["errors_on_load"] == []

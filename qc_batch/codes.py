@@ -220,7 +220,7 @@ HISTORY_MISMATCH = _f(
     "in an earlier run (its verified value where one exists)")
 RANK_CLAIM_CONFLICT = _f(
     "RANK_CLAIM_CONFLICT", NOTE, "填报的全省排名与其他单位冲突", "history",
-    "{label}（{year}年）：填报全省第 {rank} 名，{problems}；同一年度的同一名次只能由一个单位占有，请核实",
+    "{label}（{year}年）：填报全省第 {rank} 名，{problems}；同一年度的同一名次除并列外只能由一个单位占有，请核实",
     "a claimed province rank (6.3) held by another unit of the level for the same measure and year, "
     "or above the number of units of the level")
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from qc_batch import __version__
 from qc_batch.batch.run import BatchResult, UnitResult
+from qc_batch.history.view import previous_of
 from qc_batch.read.cells import Reading, is_blank, read_text, shown
 
 SCHEMA = "qc-batch/results"
@@ -110,7 +111,7 @@ def results_dict(b: BatchResult, generated_at: str) -> dict[str, Any]:
         "files": [f.to_dict() for f in b.files],
         "not_submitted": [{"unit": e.unit, "level": e.level, "parent": e.parent} for e in b.not_submitted],
         "reviews": [f.to_dict() for f in getattr(b, "reviews", [])],
-        "units": [unit_dict(u) for u in b.units],
+        "units": [{**unit_dict(u), "previous": previous_of(getattr(b, "history", None), u.id)} for u in b.units],
     }
 
 

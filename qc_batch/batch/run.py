@@ -10,7 +10,6 @@ the other units.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import unicodedata
 from collections import Counter
@@ -22,16 +21,18 @@ from itertools import repeat
 from pathlib import Path
 from typing import Any
 
-from qc_batch.batch import collector
-from qc_batch.batch.ingest import REJECTED, FileEntry, Sheet, discover, process_file, resolve_duplicates, worker_init
+from qc_batch import codes
+from qc_batch.batch import collector, parallel
+from qc_batch.batch.ingest import FileEntry, Sheet, discover, process_file, resolve_duplicates, worker_init
+from qc_batch.codes import REJECTED
 from qc_batch.engine.audit import cross_unit_findings, indicator_findings, name_findings
 from qc_batch.engine.findings import Finding, sort_key
 from qc_batch.engine.ranking import Entrant, Standing, rank_all
 from qc_batch.engine.scoring import UnitScore, rank_values, rescore_ranked
+from qc_batch.history.audit import across_years
 from qc_batch.rubric.model import Rubric, load_rubric
 from qc_batch.settings import ExpectedUnit, Settings
 
-PARALLEL_FROM = 12  # fewer files are read in this process
 BAND_LABELS = {"front": "前列", "middle": "中游", "other": "未进入前列或中游", None: "无法排名"}
 
 
@@ -64,6 +65,7 @@ class BatchResult:
     finished: dt.datetime
     stage: str = "document"  # "final" when a review was applied (资料评审＋现场评审)
     reviews: list[FileEntry] = field(default_factory=list)  # every file of the review folder
+    history: Any = None  # history.audit.HistoryContext: earlier years (None: history turned off)
 
     def count(self, status: str) -> int:
         return sum(1 for f in self.files if f.status == status)
@@ -81,14 +83,14 @@ def read_all(paths: Sequence[Path], settings: Settings, workers: int | None = No
     """Process every workbook; the results come back in the order of ``paths``."""
     year, policy = settings.year, settings.policy
     tick = progress or (lambda _n: None)
-    if workers == 1 or len(paths) < PARALLEL_FROM:
+    n = parallel.workers_for(len(paths), workers)
+    if n == 1:
         out = []
         for p in paths:
             out.append(process_file(str(p), year, policy))
             tick(1)
         return out
-    n = workers or os.cpu_count() or 1
-    chunk = max(1, min(32, len(paths) // (n * 8)))
+    chunk = parallel.chunksize(len(paths), n, parallel.READ_CHUNK_MAX)
     out: list[FileEntry | Sheet] = []
     try:
         with ProcessPoolExecutor(max_workers=n, initializer=worker_init) as pool:
@@ -102,8 +104,7 @@ def read_all(paths: Sequence[Path], settings: Settings, workers: int | None = No
                 with ProcessPoolExecutor(max_workers=1, initializer=worker_init) as pool:
                     out.append(pool.submit(process_file, str(p), year, policy).result())
             except BrokenProcessPool:
-                out.append(FileEntry(p.name, REJECTED, "FILE_CRASHED",
-                                     "读取该文件时处理进程异常退出（可能内存超限），疑似异常文件，已拒收"))
+                out.append(FileEntry(p.name, REJECTED, codes.FILE_CRASHED.code, codes.FILE_CRASHED.message()))
             tick(1)
     return out
 
@@ -150,9 +151,10 @@ def _rank_notes(rubric: Rubric, standings: dict[str, Standing]) -> list[Finding]
             if st.rank is None:
                 text = f"{part.label or part.code}：未填写可比较的数据，无法排名，按不得分计"
             else:
-                text = (f"{part.label or part.code}：在 {st.peers} 个同级单位中排第 {st.rank} 名（{BAND_LABELS[st.band]}；"
-                        f"前 {st.front_cut} 名为前列，第 {st.front_cut + 1}～{st.middle_cut} 名为中游）")
-            out.append(Finding("RANKED_ITEM", text, ind.code, part.code,
+                text = codes.RANKED_ITEM.message(part=part.label or part.code, peers=st.peers, rank=st.rank,
+                                                 band=BAND_LABELS[st.band], front=st.front_cut,
+                                                 after_front=st.front_cut + 1, middle=st.middle_cut)
+            out.append(Finding(codes.RANKED_ITEM.code, text, ind.code, part.code,
                                value="" if st.value is None else f"{float(st.value):.6g}"))
     return out
 
@@ -201,11 +203,12 @@ def _run_batch(input_dir: Path, settings: Settings, settings_file: Path | None, 
             outcome.settle(units, documents)
             stage = "final"
 
+    history = across_years(units, settings, input_dir, rubric)  # HISTORY_MISMATCH, RANK_CLAIM_CONFLICT
     got = {(u.entry.level, u.entry.unit) for u in units}
     not_submitted = [e for e in settings.expected_units if (e.level, e.unit) not in got]
     finished = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     return BatchResult(rubric, settings, input_dir, files, units, not_submitted, started, finished,
-                       stage, review_files)
+                       stage, review_files, history)
 
 
 def score_units(rubric: Rubric, settings: Settings, winners: Sequence[Sheet]) -> list[UnitResult]:

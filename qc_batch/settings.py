@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -13,10 +14,11 @@ import yaml
 from qc_batch.engine.scoring import Policy
 from qc_batch.mail.config import MailSettingsError
 from qc_batch.mail.config import check_sections as check_mail_sections
+from qc_batch.read.cells import clean_text, in_bounds
 from qc_batch.rubric.expr import REFERENCES, REFS
 from qc_batch.rubric.model import Rubric, load_rubric
 
-TOP_KEYS = {"year", "references", "na_policy", "rank_fraction", "expected_units", "peer_reference",
+TOP_KEYS = {"year", "references", "na_policy", "rank_fraction", "expected_units", "peer_reference", "history",
             "smtp", "address_book", "mail", "reviews"}
 
 
@@ -48,6 +50,7 @@ class Settings:
     peer_reference: tuple[PeerFigures, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)  # smtp, address_book, mail
     source: str = ""
+    history: str | bool | None = None  # the history database (docs/history.md): path, false = off, None = default
 
     def describe(self) -> dict[str, Any]:
         """JSON-friendly summary (results.json, the comparison workbook)."""
@@ -62,15 +65,23 @@ class Settings:
         }
 
 
+_SETTING_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?(/\d{1,16})?")
+
+
 def _number(value: Any, where: str) -> Fraction:
+    """A number of the settings: bounded in length, exponent and magnitude before it is made exact."""
     if isinstance(value, bool) or value is None:
         raise SettingsError(f"{where} 应为数值，实际为“{value}”")
+    text = (repr(value) if isinstance(value, float) else str(value)).strip()
+    if len(text) > 40 or _SETTING_NUMBER.fullmatch(text) is None:
+        raise SettingsError(f"{where} 应为数值（如 0.0032 或 1/3），实际为“{clean_text(text[:40], lines=False)}”")
     try:
-        if isinstance(value, float):
-            return Fraction(repr(value))
-        return Fraction(str(value).strip())
+        x = Fraction(text)
     except (ValueError, ZeroDivisionError):
-        raise SettingsError(f"{where} 应为数值（如 0.0032 或 1/3），实际为“{value}”") from None
+        raise SettingsError(f"{where} 应为数值（如 0.0032 或 1/3），实际为“{text}”") from None
+    if not in_bounds(x):
+        raise SettingsError(f"{where} 超出合理范围（绝对值应为 0 或在 1E-15 与 1E+15 之间），实际为“{text}”")
+    return x
 
 
 def parse_settings(data: Any, rubric: Rubric | None = None, source: str = "") -> Settings:
@@ -140,16 +151,21 @@ def parse_settings(data: Any, rubric: Rubric | None = None, source: str = "") ->
                 values[code] = _number(v, f"peer_reference 第 {k} 项的 {code}")
         peers.append(PeerFigures(str(item["unit"]), level, values))
     extra = {k: data[k] for k in ("smtp", "address_book", "mail") if k in data}
+    try:  # a typo in a mail setting stops the run at once, not weeks later at qc-batch mail
+        check_mail_sections(extra)
+    except MailSettingsError as exc:
+        raise SettingsError(str(exc).replace("设置文件", where, 1)) from None
     reviews = data.get("reviews")
     if reviews is not None:
         if not isinstance(reviews, str) or not reviews.strip():
             raise SettingsError(f"{where}：reviews（现场评审表文件夹）应为文件夹路径（如 reviews），实际为“{reviews}”")
         extra["reviews"] = reviews.strip()  # relative to the settings file's folder
-    try:  # a typo in a mail setting stops the run at once, not weeks later at qc-batch mail
-        check_mail_sections(extra)
-    except MailSettingsError as exc:
-        raise SettingsError(str(exc).replace("设置文件", where, 1)) from None
-    return Settings(year, Policy(refs, na_policy, frac), tuple(expected), tuple(peers), extra, source)
+    history = data.get("history")
+    if not (history is None or history is False or (isinstance(history, str) and history.strip())):
+        raise SettingsError(f"{where}：history（历年数据库）应为文件路径（如 ../qc_history.sqlite），"
+                            f"或 false 表示不使用历年数据库，实际为“{history}”")
+    return Settings(year, Policy(refs, na_policy, frac), tuple(expected), tuple(peers), extra, source,
+                    history.strip() if isinstance(history, str) else history)
 
 
 def load_settings(path: str | Path, rubric: Rubric | None = None) -> Settings:

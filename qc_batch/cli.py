@@ -270,6 +270,10 @@ def _summary(result, out: Path, charts: bool = True) -> None:
     for f in result.files:
         if f.status == "rejected":
             click.echo(f"  拒收 {f.file}：{f.reason}")
+    from qc_batch.review.apply import summary_lines
+
+    for line in summary_lines(result):  # 现场评审: review files, stage, verified values not applied
+        click.echo(line)
     click.echo(f"汇总表：{out / paths.COMPARISON}")
     click.echo(f"各单位审核报告：{out / paths.REPORTS_DIR}（索引 {out / paths.INDEX}）；"
                f"退回修改表：{out / paths.RETURNED_DIR}")

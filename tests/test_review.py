@@ -121,10 +121,10 @@ def round_trip(tmp_path_factory):
             request["convert"] = str(root / "长沙市_现场评审.pdf")
         lo[unit] = run_lo(request)
     # 4. the final result
-    proc = qc("run", "--quiet", "--reviews", "panel", cwd=root)
+    proc = qc("run", "--reviews", "panel", cwd=root)
     assert proc.returncode == 0, proc.stderr
     final = json.loads((root / "output" / "results.json").read_text(encoding="utf-8"))
-    return {"root": root, "document": document, "final": final, "made": made, "lo": lo}
+    return {"root": root, "document": document, "final": final, "made": made, "lo": lo, "stdout": proc.stdout}
 
 
 def by_unit(results: dict) -> dict[str, dict]:
@@ -163,6 +163,10 @@ def test_final_stage_and_review_manifest(round_trip):
     assert older["status"] == "rejected" and older["reason_code"] == "REVIEW_SUBMISSION_OTHER"
     assert "岳阳市_2026_更正.xlsx" in older["reason"]
     assert by_unit(final)["岳阳市"]["review"] is None
+    # the command line lists the rejected review and the change not applied
+    out = round_trip["stdout"]
+    assert "现场评审表 3 个：受理 2，被新版本替代 0，拒收 1" in out and "拒收评审表 岳阳市_现场评审.xlsx" in out
+    assert "未采用的核定（长沙市）" in out and "Traceback" not in out
 
 
 def test_changes_carry_the_audit_trail(round_trip):

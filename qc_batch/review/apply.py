@@ -232,3 +232,19 @@ def _change_finding(c: Change, record: ReviewRecord) -> Finding:
                                                 panel=panel, file=record.file),
                    c.indicator, c.input, c.submitted_cell, c.verified, "", "")
 
+
+
+def summary_lines(b: Any) -> list[str]:
+    """What the command line says of the review stage of batch ``b`` (nothing without a review folder)."""
+    files = getattr(b, "reviews", [])
+    if not files:
+        return []
+    n = {s: sum(1 for f in files if f.status == s) for s in (codes.ACCEPTED, codes.SUPERSEDED, codes.REJECTED)}
+    stage = "资料评审＋现场评审" if getattr(b, "stage", "") == "final" else "资料评审（未采用任何现场评审表）"
+    lines = [f"现场评审表 {len(files)} 个：受理 {n[codes.ACCEPTED]}，被新版本替代 {n[codes.SUPERSEDED]}，"
+             f"拒收 {n[codes.REJECTED]}。结果阶段：{stage}。"]
+    lines += [f"  拒收评审表 {f.file}：{f.reason}" for f in files if f.status == codes.REJECTED]
+    unapplied = [(u.entry.unit, f) for u in b.units for f in u.findings
+                 if f.code in (codes.REVIEW_REASON_MISSING.code, codes.VALUE_UNREADABLE.code) and f.name.startswith("QR_")]
+    lines += [f"  未采用的核定（{unit}）：{f.message}" for unit, f in unapplied]
+    return lines

@@ -284,7 +284,8 @@ def test_about_sheet_has_no_repeated_text_numbers_for_references_and_local_time(
     assert len(labels) == len(set(labels)) and len(texts) == len(set(texts))
     values = dict(rows)
     for ref, about_ref in REFERENCES.items():
-        assert values[about_ref.label] == pytest.approx(float(sample_result.settings.policy.refs[ref]))
+        expected = float(sample_result.settings.policy.refs[ref])
+        assert values[f"{about_ref.label}（{about_ref.unit}）"] == pytest.approx(expected)  # a number cell
     assert values["生成时间（北京时间）"] == "2026-01-01 08:00"
     assert sample_result.rubric.expert_text in values["计分方法"]
 

@@ -26,7 +26,6 @@ def rows(b: BatchResult, page: Page) -> list[tuple[str, object]]:
     r, s = b.rubric, b.settings
     described = s.describe()
     out: list[tuple[str, object]] = [
-        ("评审阶段", page.stage),
         ("评分依据", f"{r.standard}（评分规则 {r.id}，版本 {r.version}）"),
         ("满分 / 合格线", f"{r.total} 分 / {r.pass_mark} 分"),
     ]
@@ -36,8 +35,7 @@ def rows(b: BatchResult, page: Page) -> list[tuple[str, object]]:
             users = "、".join(r.reference_users(ref))
             out.append((about.label, f"未提供（{users} 按 0 分计）"))
         else:
-            out.append((about.label, number(value)))
-            out.append((f"{about.label}的单位", about.unit))
+            out.append((f"{about.label}（{about.unit}）", number(value)))
     out += [
         ("合理缺项", NA_POLICIES.get(s.policy.na_policy, s.policy.na_policy)),
         ("排名项前列比例", f"同级单位的前 {described['rank_fraction']}"),
@@ -58,11 +56,11 @@ def rows(b: BatchResult, page: Page) -> list[tuple[str, object]]:
 
 
 def columns() -> list[Column]:
-    return [Column("项目", 26, lambda row: row[0], "head"),
+    return [Column("项目", 28, lambda row: row[0], "head"),
             Column("内容", 90, lambda row: row[1], "wrap", kind=ANY)]
 
 
 def write(wb, fmts: Formats, page: Page, b: BatchResult) -> Table:
     _ws, table = write_table_sheet(wb, fmts, page, SHEET, columns(), rows(b, page), freeze_cols=0,
-                                   landscape=False, heading_height=20, filter=False)
+                                   landscape=False, filter=False)
     return table

@@ -56,6 +56,6 @@ def columns(b: BatchResult) -> list[Column]:
 
 
 def write(wb, fmts: Formats, page: Page, b: BatchResult, units: Sequence[UnitResult]) -> Table:
-    _ws, table = write_table_sheet(wb, fmts, page, SHEET, columns(b), units, freeze_cols=1, heading_height=30)
+    _ws, table = write_table_sheet(wb, fmts, page, SHEET, columns(b), units, freeze_cols=1)
     return table
 

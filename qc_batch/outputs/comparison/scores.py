@@ -77,11 +77,9 @@ def write_indicators(wb, fmts: Formats, page: Page, b: BatchResult, units: Seque
 def write_groups(wb, fmts: Formats, page: Page, b: BatchResult, rs: ReportSet,
                  units: Sequence[UnitResult]) -> tuple[Table, Table]:
     """The units' rates by group, then below them each level's average rates."""
-    ws, table = write_table_sheet(wb, fmts, page, SHEET_GROUPS, group_columns(b), units, stats=STATS,
-                                  heading_height=42)
+    ws, table = write_table_sheet(wb, fmts, page, SHEET_GROUPS, group_columns(b), units, stats=STATS)
     top = table.last + len(STATS) + 3
     ws.write_string(top - 1, 0, "各层级平均得分率", fmts.subtitle)
     levels = [rs.peers[lv] for lv in b.rubric.levels if lv in rs.peers]
     averages = write_table(ws, fmts, level_columns(b), levels, top=top, set_widths=False)
-    ws.set_row(top, 42)
     return table, averages

@@ -147,7 +147,7 @@ def text_lines(text: str, width: float) -> int:
     return lines
 
 
-_WRAPS = frozenset({"wrap"})
+_WRAPS = frozenset({"wrap", "head"})  # formats that wrap text
 
 
 def write_table(ws, fmts: Formats, columns: Sequence[Column], rows: Iterable[Any], *, top: int = 0, left: int = 0,
@@ -163,6 +163,8 @@ def write_table(ws, fmts: Formats, columns: Sequence[Column], rows: Iterable[Any
     table = Table(name, columns, top, top + 1, top, left,
                   {c.heading: left + k for k, c in enumerate(columns)})
     head = fmts.head
+    lines = max((text_lines(c.heading, c.width) for c in columns), default=1)
+    ws.set_row(top, LINE_HEIGHT * lines + 4)
     for k, c in enumerate(columns):
         ws.write_string(top, left + k, c.heading, head)
         if c.comment:
@@ -270,8 +272,7 @@ def _escape(text: str) -> str:
 def write_table_sheet(wb: xlsxwriter.Workbook, fmts: Formats, page: Page, name: str, columns: Sequence[Column],
                       rows: Iterable[Any], *, stats: Sequence[tuple[str, str]] = (), freeze_cols: int = 1,
                       landscape: bool = True, pages_wide: int = 1, repeat_cols: int = 0,
-                      breaks_by: Callable[[Any], Any] | None = None, heading_height: float = 30,
-                      filter: bool = True) -> tuple[Any, Table]:
+                      breaks_by: Callable[[Any], Any] | None = None, filter: bool = True) -> tuple[Any, Table]:
     """A worksheet ``name``: the title row, the declared table under it, filter, panes, page setup.
 
     Returns the worksheet (to add more below the table) and the table (its ranges by heading).
@@ -280,7 +281,6 @@ def write_table_sheet(wb: xlsxwriter.Workbook, fmts: Formats, page: Page, name: 
     ws.write_string(0, 0, page.title(name), fmts.title)
     ws.set_row(0, 24)
     table = write_table(ws, fmts, columns, rows, top=1, stats=stats, breaks_by=breaks_by)
-    ws.set_row(1, heading_height)
     if filter and columns:
         ws.autofilter(1, 0, max(table.last, table.first), len(columns) - 1)
     ws.freeze_panes(table.first, freeze_cols)

@@ -10,6 +10,7 @@ from openpyxl.utils import range_boundaries
 
 from qc_batch.rubric.model import load_rubric
 from qc_batch.sheet import names as sn
+from qc_batch.sheet.scores_sheet import print_scale
 from qc_batch.sheet.writer import write_score_sheet
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -130,9 +131,20 @@ def test_print_setup_and_frozen_panes(committed):
     assert scores.freeze_panes is not None
     assert scores.page_setup.orientation == "landscape"
     assert scores.page_setup.paperSize in (9, "9")
-    assert scores.sheet_properties.pageSetUpPr.fitToPage
-    assert scores.page_setup.fitToWidth in (None, 1, "1") and scores.page_setup.fitToHeight in (0, "0")
     assert scores.print_title_rows
+    # issue 12: a fixed scale (Excel ignores page breaks when it fits to pages) at which 10-pt text
+    # prints at 9 pt or more, and the pages break between indicators, never inside one
+    assert not scores.sheet_properties.pageSetUpPr or not scores.sheet_properties.pageSetUpPr.fitToPage
+    scale = int(scores.page_setup.scale)
+    assert scale == print_scale() and scale >= 90
+    breaks = [b.id for b in scores.row_breaks.brk]
+    assert len(breaks) >= 10
+    starts = {cell_of(committed, ind.score_name).row for ind in RUBRIC.indicators}
+    assert all(b + 1 in starts for b in breaks)  # openpyxl: the break is after row b (1-based)
+    assert scores.merged_cells  # the group label is merged again below each break
+    groups = {g.name for g in RUBRIC.groups}
+    for b in breaks:
+        assert scores.cell(b + 1, 1).value in groups
     for ws in committed.worksheets:
         if ws.sheet_state == "visible":
             assert ws.page_setup.paperSize in (9, "9"), ws.title
@@ -180,3 +192,44 @@ def test_the_private_xlsxwriter_method_the_writer_extends_is_unchanged():
                     "=_xlfn.CONCAT(A1,B1)", "=CONCAT(A1,B1)"):
         for expand in (False, True):
             assert ours._prepare_formula(formula, expand) == theirs._prepare_formula(formula, expand), formula
+
+
+def test_printed_text_is_at_least_9_points(committed):
+    """Every font on the score table, times the print scale, is at least 9 pt."""
+    ws = committed[sn.SHEET_SCORES]
+    scale = int(ws.page_setup.scale) / 100
+    sizes = {c.font.sz for row in ws.iter_rows(min_row=4, max_col=12) for c in row if c.value is not None}
+    assert min(sizes) * scale >= 9, sizes
+
+
+def test_number_formats_show_whole_numbers_without_a_point(committed):
+    """0.#### shows 2026 as "2026." in Excel and WPS."""
+    for ws in committed.worksheets:
+        for row in ws.iter_rows():
+            for c in row:
+                assert not c.number_format.endswith("."), (ws.title, c.coordinate)
+                assert c.number_format not in ("0.####", "0.##"), (ws.title, c.coordinate, c.number_format)
+
+
+def test_dropdown_options_fit_the_column():
+    """Long options are cut off in a dropdown: each option fits the 填报值 column, starting with its
+    letter and points (the batch reads an option by its letter)."""
+    from qc_batch.read.cells import read_tier
+    from qc_batch.sheet.formats import text_width
+    from qc_batch.sheet.scores_sheet import COL_VALUE, SCORE_COLUMNS, dropdown_items
+
+    for inp in RUBRIC.inputs:
+        if inp.kind == "tier":
+            for option, item in zip(inp.options, dropdown_items(inp), strict=True):
+                assert text_width(item) <= SCORE_COLUMNS[COL_VALUE][1] - 2, item
+                assert item.startswith(f"{option.letter}（{option.points}分）")
+                assert read_tier(inp, item).value == option.letter
+
+
+def test_instructions_name_the_colours_the_sheet_shows(committed):
+    from qc_batch.sheet.formats import INPUT_BG, MISSING_BG
+
+    texts = " ".join(str(c.value) for ws in committed.worksheets for row in ws.iter_rows() for c in row if c.value)
+    assert "浅黄色" in texts and "橙色" in texts
+    assert INPUT_BG == "#FFF2CC" and MISSING_BG == "#F8CBAD"  # light yellow, orange
+    assert "\n。" not in texts and "。。" not in texts

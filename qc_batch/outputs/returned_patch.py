@@ -37,6 +37,7 @@ from qc_batch.outputs.returned_audit import SHEET_AUDIT, STYLES, audit_sheet
 from qc_batch.read.sheet_data import cached_results, interpret
 from qc_batch.rubric.model import Rubric
 from qc_batch.sheet.records import Fill, FormulaCell, cached_value
+from qc_batch.sheet.scores_sheet import dropdown_items
 from qc_batch.sheet.writer import build
 
 _CTRL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -156,7 +157,7 @@ def _make_base(rubric: Rubric, policy: Policy) -> Base:
     formats: dict[str, Any] = {}
     probe = [(None, [(k, "x" if k < 4 else 1, style) for k, style in enumerate(STYLES)])]
     fill = Fill({}, cached_results(rubric, interpret(rubric, {}), policy), dict.fromkeys(fillable, _NOTE_MARK),
-                audit_sheet(probe, formats))
+                extra_sheet=audit_sheet(probe, formats))
     buf = io.BytesIO()
     writer = build(buf, rubric, policy, fill)
     styles = {k: f.xf_index for k, f in formats.items()}
@@ -307,9 +308,35 @@ def _member_xml(kind: str, tpl: Template, values: Mapping[str, Any], results: Ma
 
 
 def returned_fill(u: UnitResult, rubric: Rubric, policy: Policy, notes: Mapping[str, str]) -> Fill:
-    """What a returned workbook holds: the unit's values, the formulas' results and the comments."""
+    """What a returned workbook holds: the unit's values as the batch read them (a number typed
+    as text becomes a number, an option its dropdown text), the formulas' results and the comments."""
     data = u.sheet.data
-    return Fill(dict(data.raw), cached_results(rubric, data, policy, u.sheet.score), dict(notes))
+    values, notes = read_values(rubric, data), dict(notes)
+    for ind in rubric.indicators:
+        claim = data.claims[ind.code]
+        if claim.ok and claim.value is not None and isinstance(claim.raw, str):
+            values[ind.claim_name] = float(claim.value)
+            typed = f"原填写为文字“{claim.raw}”，已改为数字 {float(claim.value):g}。"
+            notes[ind.claim_name] = notes[ind.claim_name] + "\n" + typed if ind.claim_name in notes else typed
+    return Fill(values, cached_results(rubric, data, policy, u.sheet.score), notes)
+
+
+def read_values(rubric: Rubric, data) -> dict[str, Any]:
+    """The unit's raw cell values, with every input the batch read from text written as it was read."""
+    values = dict(data.raw)
+    for inp in rubric.inputs:
+        r = data.readings[inp.code]
+        if not r.ok or r.value is None or not isinstance(r.raw, str):
+            continue
+        if inp.kind == "pct":
+            # a cell's 0..1 is a fraction: 1% is written 0.01, 81.5% as 81.5
+            values[inp.name] = float(r.value / 100) if r.value <= 1 else float(r.value)
+        elif inp.kind in ("int", "rank", "num"):
+            values[inp.name] = float(r.value)
+        elif inp.kind == "tier":
+            items = dropdown_items(inp)
+            values[inp.name] = next(x for x in items if x.startswith(r.value))
+    return values
 
 
 def patched_workbook(u: UnitResult, rubric: Rubric, policy: Policy, notes: Mapping[str, str], rows) -> bytes:

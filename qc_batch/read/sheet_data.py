@@ -20,6 +20,7 @@ from qc_batch.read import cells as readers
 from qc_batch.read.cells import Reading
 from qc_batch.rubric.model import Rubric
 from qc_batch.sheet import names as sn
+from qc_batch.sheet.live import live_results
 
 Raw = Mapping[str, Any]
 
@@ -122,4 +123,5 @@ def cached_results(rubric: Rubric, data: SheetData, policy: Policy,
     out["QC_VETO_COUNT"] = sum(1 for v in data.veto_values if v is True)
     out[sn.NAME_STATUS] = pess.status
     out[sn.NAME_MISSING_COUNT] = len(pess.missing)
+    out.update(live_results(rubric, data, policy, pess, best, data.raw))  # read cells, live verdict
     return out

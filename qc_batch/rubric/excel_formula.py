@@ -18,13 +18,17 @@ every figure above 0 as 前列 (the sheet's "最高可得").
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from qc_batch.rubric import expr
 from qc_batch.rubric.expr import And, Arith, Compare, Func, Given, Node, Not, Num, Or, RankBand, Ref, Var
-from qc_batch.rubric.model import Indicator, Input, Part, expr
+from qc_batch.rubric.model import Indicator, Input, Part
 
 RATIO_DECIMALS = 10
+#: trailing words a count may carry ("3个", "第2名"), as the batch reads them
+COUNT_SUFFIXES = "名个项次家人"
 PCT_DECIMALS = 4
 YES_LIST = "QC_LIST_YES"
 NO_LIST = "QC_LIST_NO"
@@ -46,13 +50,65 @@ def bool_test(name: str, words_list: str) -> str:
     return f"SUMPRODUCT(--(TRIM({name})={words_list}))>0"
 
 
+def read_name(inp: Input) -> str:
+    """Defined name of the hidden cell holding a numeric input as the batch reads it."""
+    return inp.name + "_READ"
+
+
+def claim_read_name(claim_name: str) -> str:
+    """Defined name of the hidden cell holding a 自评分 as the batch reads it."""
+    return claim_name + "_READ"
+
+
+def _text(cell: str) -> str:
+    """The cell's text as the batch normalises it: full-width to half-width (ASC), spaces removed."""
+    return f'SUBSTITUTE(ASC({cell})," ","")'
+
+
+def read_formula(inp: Input) -> str:
+    """The numeric input's value as the batch reads it, or "" (without the leading ``=``).
+
+    A number is taken as it is; text is read like the batch reads it: full-width
+    digits and signs (９５．８, ９８．８％), spaces, a trailing % (a percent), thousands
+    separators (1,234.5), the unit shown (120万元), and for counts 第…名 and a trailing
+    个/项/次/家/人. A percent from 0 to 1 is a fraction (0.975 is 97.5).
+    """
+    x = inp.name
+    t = _text(x)
+    if inp.kind == "pct":
+        text = (f'IF(RIGHT({t},1)="%",VALUE(LEFT({t},LEN({t})-1)),'
+                f'IF(VALUE({t})<=1,VALUE({t})*100,VALUE({t})))')
+        number = f"IF({x}<=1,{x}*100,{x})"
+    else:
+        if inp.kind in ("int", "rank"):
+            t1 = f'IF(LEFT({t},1)="第",MID({t},2,255),{t})'
+            t = f'IF(ISNUMBER(FIND(RIGHT({t1},1),"{COUNT_SUFFIXES}")),LEFT({t1},LEN({t1})-1),{t1})'
+        elif inp.unit:
+            unit = normalize_unit(inp.unit)
+            t = f'IF(RIGHT({t},{len(unit)})="{unit}",LEFT({t},LEN({t})-{len(unit)}),{t})'
+        text = f"VALUE({t})"
+        number = x
+    return f'IF(ISNUMBER({x}),{number},IF(ISTEXT({x}),IFERROR({text},""),""))'
+
+
+def claim_read_formula(claim_name: str) -> str:
+    """A 自评分 as the batch reads it ("20分" is 20), or "" (without the leading ``=``)."""
+    t = f'SUBSTITUTE({_text(claim_name)},"分","")'
+    return f'IF(ISNUMBER({claim_name}),{claim_name},IF(ISTEXT({claim_name}),IFERROR(VALUE({t}),""),""))'
+
+
+def normalize_unit(unit: str) -> str:
+    """The unit as the batch compares it (NFKC, no spaces)."""
+    return "".join(unicodedata.normalize("NFKC", unit).split())
+
+
 def valid_test(inp: Input) -> str:
-    """An error-free test that a numeric cell holds a usable number.
+    """An error-free test that a numeric input holds a usable number (read as the batch reads it).
 
     Excel's AND evaluates every argument, so the range tests are only reached
-    through IF once ISNUMBER holds (text pasted into the cell gives FALSE, not #VALUE!).
+    through IF once ISNUMBER holds (unreadable text gives FALSE, not #VALUE!).
     """
-    n = inp.name
+    n = read_name(inp)
     tests = []
     if inp.kind == "pct":
         tests += [f"{n}>=0", f"{n}<=100"]
@@ -69,9 +125,9 @@ def valid_test(inp: Input) -> str:
 def input_value(inp: Input) -> str:
     """The cell's value as the engine reads it (a percent value for pct)."""
     if inp.kind == "pct":
-        # 0..1 is a fraction whatever the format; above 1 already a percent
-        return f"ROUND(IF({inp.name}<=1,{inp.name}*100,{inp.name}),{PCT_DECIMALS})"
-    return inp.name
+        # the read cell has made 0..1 a percent already
+        return f"ROUND({read_name(inp)},{PCT_DECIMALS})"
+    return read_name(inp)
 
 
 def _and(items: list[str]) -> str:

@@ -19,7 +19,8 @@ def write(w, ws) -> None:
     ws.set_column(3, 3, 40)
     ws.merge_range(0, 0, 0, 3, f"{w.rubric.title}——基本信息", f.title)
     ws.set_row(0, 28)
-    ws.merge_range(1, 0, 1, 3, "黄色单元格为填写区域；其余单元格已锁定。填写完毕后请到“评分表”逐项填写。",
+    ws.merge_range(1, 0, 1, 3, "浅黄色单元格为填写区域（必填而未填的显示为橙色）；其余单元格已锁定。"
+                   "填写完毕后请到“评分表”逐项填写。",
                    f.subtitle)
     ws.write_row(2, 0, ["序号", "项目", "填写内容", "说明"], f.head)
     row = 3
@@ -50,7 +51,7 @@ def write(w, ws) -> None:
         w.validation(ws, row, 2, {"validate": "list", "source": "=QC_DD_YESNO"},
                         f"不予受理情形{k}", f"近三年是否发生：{text}。请选择“是”或“否”。",
                         "请从下拉列表选择“是”或“否”。")
-        ws.set_row(row, max(20, lines_needed(text, 30) * LINE_PT))
+        ws.set_row(row, max(20, lines_needed(text, 30) * LINE_PT + 4))
         row += 1
     first_veto = row - len(w.rubric.vetoes)
     ws.conditional_format(first_veto, 2, row - 1, 2, {"type": "blanks", "format": f.missing_fill})

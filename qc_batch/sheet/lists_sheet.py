@@ -9,6 +9,7 @@ from qc_batch.rubric.excel_formula import NO_LIST, YES_LIST, ref_name
 from qc_batch.rubric.expr import REFERENCES
 from qc_batch.rubric.regions import hunan
 from qc_batch.sheet import names as sn
+from qc_batch.sheet.scores_sheet import dropdown_items
 
 
 def write(w, ws) -> None:
@@ -52,7 +53,7 @@ def write(w, ws) -> None:
     ]
     for ind in w.rubric.indicators:
         if ind.is_tier:
-            lists.append((w.dd_name(ind.code), ind.code, [o.display for o in ind.inputs[0].options]))
+            lists.append((w.dd_name(ind.code), ind.code, dropdown_items(ind.inputs[0])))
     for name, label, items in lists:
         ws.write_string(0, col, label, f.head)
         for k, item in enumerate(items, start=1):

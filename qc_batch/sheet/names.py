@@ -31,6 +31,8 @@ NAME_BEST_TOTAL = "QC_BEST_TOTAL"
 NAME_STATUS = "QC_STATUS"
 NAME_MISSING_COUNT = "QC_MISSING_COUNT"
 NAME_CLAIM_TOTAL = "QC_CLAIM_TOTAL"
+NAME_UPPER_TOTAL = "QC_UPPER_TOTAL"    # the most the live total could become (ranking, references, experts)
+NAME_INPUT_VALUES = "QC_INPUT_VALUES"  # the 填报值 column of 评分表 (every input cell)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ from typing import Any
 
 #: how a formula cell shows its cached result (see :func:`cached_value`)
 SHOW_VALUE = "value"       # the cached result under ``key`` (``default`` when absent)
-SHOW_HINT = "hint"         # ``text`` when the cached result under ``key`` is true, else ""
+SHOW_HINT = "hint"         # ``text`` when the cached result under ``key`` is true, else ``alt_text`` when
+                           # the one under ``alt_key`` is, else ""
 SHOW_SHARE = "share"       # the cached result under ``key`` divided by ``scale``
 SHOW_UNIT_LINE = "unit"    # the line naming the unit and the year (:func:`unit_line`)
 SHOWS = (SHOW_VALUE, SHOW_HINT, SHOW_SHARE, SHOW_UNIT_LINE)
@@ -33,6 +34,7 @@ class Fill:
     values: Mapping[str, Any] = field(default_factory=dict)
     cached: Mapping[str, Any] = field(default_factory=dict)  # formula results by name
     notes: Mapping[str, str] = field(default_factory=dict)   # name -> audit comment (returned sheets)
+    sources: Mapping[str, str] = field(default_factory=dict)  # name -> where a prefilled value is from (comment only)
     extra_sheet: Callable[[Any], None] | None = None  # e.g. the 审核结果 sheet, written first (gets the workbook)
 
 
@@ -47,6 +49,8 @@ class FormulaCell:
     show: str = SHOW_VALUE
     scale: float = 1.0
     text: str = ""
+    alt_key: str = ""
+    alt_text: str = ""
 
 
 def unit_line(values: Mapping[str, Any]) -> str:
@@ -64,7 +68,9 @@ def cached_value(cell: FormulaCell, fill: Fill) -> Any:
         return unit_line(fill.values)
     v = fill.cached.get(cell.key, cell.default)
     if cell.show == SHOW_HINT:
-        return cell.text if v else ""
+        if v:
+            return cell.text
+        return cell.alt_text if cell.alt_key and fill.cached.get(cell.alt_key) else ""
     if cell.show == SHOW_SHARE:
         return float(v) / cell.scale
     return v

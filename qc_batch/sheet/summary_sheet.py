@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from qc_batch.rubric.excel_formula import YES_LIST, Compiler
+from qc_batch.rubric.excel_formula import YES_LIST, Compiler, claim_read_name, ref_name
 from qc_batch.rubric.expr import REFERENCES
 from qc_batch.sheet import names as sn
 from qc_batch.sheet.formats import LINE_PT, PROTECT, lines_needed
+from qc_batch.sheet.live import AWAITING, BLANK, INCOMPLETE, reference_parts
 from qc_batch.sheet.records import SHOW_SHARE, SHOW_UNIT_LINE, UNIT_LINE
 
 
@@ -27,7 +28,7 @@ def write(w, ws) -> None:
     row = 4
     for g in r.groups:
         scores = ",".join(i.score_name for i in g.indicators)
-        claims = ",".join(i.claim_name for i in g.indicators)
+        claims = ",".join(claim_read_name(i.claim_name) for i in g.indicators)
         ws.write_number(row, 0, g.number, f.center)
         ws.write_string(row, 1, g.name, f.cell)
         ws.write_number(row, 2, g.max, f.center)
@@ -58,65 +59,75 @@ def write(w, ws) -> None:
     na_terms = [t for t in na_terms if t != "0"] or ["0"]
     total = (f"ROUND(ROUND({sn.NAME_RAW_TOTAL}*{r.total}/({r.total}-{sn.NAME_NA_POINTS}),10),1)"
              if w.na_policy == "prorate" else f"ROUND({sn.NAME_RAW_TOTAL},1)")
-    vetoes = ",".join(f"{sn.veto_name(k)}" for k in range(1, len(r.vetoes) + 1))
     veto_test = "+".join(f'SUMPRODUCT(--(TRIM({sn.veto_name(k)})={YES_LIST}))'
                          for k in range(1, len(r.vetoes) + 1))
-    best_terms = []
-    for ind in r.indicators:
-        best_terms.append(sn.best_name(ind.code) if ind.is_ranked else ind.score_name)
+    best_terms = [sn.best_name(ind.code) if ind.is_ranked else ind.score_name for ind in r.indicators]
     ranked_codes = "、".join(i.code for i in r.indicators if i.is_ranked)
-    na_note = ("按“比例折算”：总分 = 计算得分合计 × 1060 ÷（1060 − 合理缺项分值），四舍五入保留一位小数"
+    expert_codes = "、".join(i.code for i in r.indicators if i.expert)
+    na_codes = "、".join(p.code for i in r.indicators for p in i.parts if p.na is not None)
+    na_note = (f"按“比例折算”：总分 = 计算得分合计 × {r.total} ÷（{r.total} − 合理缺项分值），四舍五入保留一位小数"
                if w.na_policy == "prorate" else "合理缺项按满分计入")
+    # the most the total could become: ranking items all 前列, the parts awaiting a national
+    # reference value earned, the expert-rated items at full marks (see sheet/live.py)
+    upper_terms = list(best_terms)
+    upper_terms += [f"({i.max}-{i.score_name})" for i in r.indicators if i.expert]
+    upper_terms += [f"IF(ISNUMBER({ref_name(ref)}),0,{part.points})" for _i, part, ref in reference_parts(r)]
+    upper_raw = "+".join(upper_terms)
+    upper = (f"ROUND(ROUND(({upper_raw})*{r.total}/({r.total}-{sn.NAME_NA_POINTS}),10),1)"
+             if w.na_policy == "prorate" else f"ROUND({upper_raw},1)")
+    status = (f'=IF(QC_VETO_COUNT>0,"不予受理",IF({sn.NAME_TOTAL}>={r.pass_mark},"合格",'
+              f'IF(COUNTA({sn.NAME_INPUT_VALUES})=0,"{BLANK}",IF({sn.NAME_MISSING_COUNT}>0,"{INCOMPLETE}",'
+              f'IF({sn.NAME_UPPER_TOTAL}>={r.pass_mark},"{AWAITING}","不合格")))))')
     lines = [
-        (sn.NAME_NA_POINTS, "合理缺项分值（3.5 无口岸）", "=" + "+".join(na_terms), f.score, na_note),
+        (sn.NAME_NA_POINTS, f"合理缺项分值（{na_codes}）", "=" + "+".join(na_terms), f.score, na_note, 0),
         (sn.NAME_TOTAL, "总分（本表测算）", "=" + total, f.score_big,
-         f"含排名的指标（{ranked_codes}）按“未进入前列”计，最终以省局汇总结果为准"),
-        (sn.NAME_BEST_TOTAL, "若排名项均居前列，最高可得", "=ROUND(" + "+".join(best_terms) + ",1)", f.score,
-         "仅供参考：排名须与同级单位比较后确定"),
-        ("QC_PASS_MARK", "合格线", f"={r.pass_mark}", f.score, f"总分 {r.pass_mark} 分及以上为合格"),
-        ("QC_VETO_COUNT", "不予受理情形（填“是”的项数）", "=" + veto_test, f.score, "见“基本信息”第15章情形"),
-        (sn.NAME_STATUS, "评价结论（本表测算）",
-         f'=IF(QC_VETO_COUNT>0,"不予受理",IF({sn.NAME_TOTAL}>={r.pass_mark},"合格","不合格"))',
-         f.status, "任一不予受理情形为“是”即不予受理"),
+         f"含排名的指标（{ranked_codes}）按“未进入前列”计，与全国平均值比较的项目在省局提供数值前不计，"
+         "最终以省局汇总结果为准", 0),
+        (sn.NAME_BEST_TOTAL, "若排名项均居前列，得分合计", "=ROUND(" + "+".join(best_terms) + ",1)", f.score,
+         "仅供参考：排名须与同级单位比较后确定", 0),
+        (sn.NAME_UPPER_TOTAL, "最高可能总分", "=" + upper, f.score,
+         f"排名项均居前列、与全国平均值比较的项目均得分、专家核定项（{expert_codes}）满分时的总分", 0),
+        ("QC_PASS_MARK", "合格线", f"={r.pass_mark}", f.score, f"总分 {r.pass_mark} 分及以上为合格", r.pass_mark),
+        ("QC_VETO_COUNT", "不予受理情形（填“是”的项数）", "=" + veto_test, f.score, "见“基本信息”第15章情形", 0),
+        (sn.NAME_STATUS, "评价结论（本表测算）", status, f.status,
+         f"任一不予受理情形为“是”即不予受理；未达合格线但“最高可能总分”达到的，为“{AWAITING}”", BLANK),
         (sn.NAME_MISSING_COUNT, "缺填项数", "=SUM(QC_MISSING_FLAGS)", f.score,
-         "缺填的项目不得分；请在“评分表”中补齐标橙的单元格"),
+         "缺填的项目不得分；请在“评分表”中补齐标橙的单元格", 0),
     ]
-    del vetoes
-    for name, label, formula, fmt, note in lines:
+    status_row = row
+    for name, label, formula, fmt, note, default in lines:
+        if name == sn.NAME_STATUS:
+            status_row = row
         ws.write_string(row, 1, label, f.para_bold)
-        default = 0 if name != sn.NAME_STATUS else "不合格"
-        if name == "QC_PASS_MARK":
-            default = r.pass_mark
         w.fw(ws, row, 3, formula, fmt, name, default)
         w.name(name, sn.SHEET_SUMMARY, row, 3)
         ws.merge_range(row, 4, row, 6, note, f.small)
-        ws.set_row(row, 30)
+        ws.set_row(row, max(2, lines_needed(note, 62)) * LINE_PT + 4)
         row += 1
-    status_cell = xl_rowcol_to_cell(row - 2, 3)
-    ws.conditional_format(status_cell, {"type": "cell", "criteria": "==", "value": '"合格"',
-                                        "format": w.wb.add_format({"bg_color": "#C6EFCE",
-                                                                      "font_color": "#006100"})})
-    ws.conditional_format(status_cell, {"type": "cell", "criteria": "!=", "value": '"合格"',
-                                        "format": w.wb.add_format({"bg_color": "#FFC7CE",
-                                                                      "font_color": "#9C0006"})})
+    status_cell = xl_rowcol_to_cell(status_row, 3)
+    colours = (("合格", "#C6EFCE", "#006100"), ("不合格", "#FFC7CE", "#9C0006"), ("不予受理", "#FFC7CE", "#9C0006"))
+    for value, bg, fg in colours:
+        ws.conditional_format(status_cell, {"type": "cell", "criteria": "==", "value": f'"{value}"',
+                                            "format": w.wb.add_format({"bg_color": bg, "font_color": fg})})
     row += 1
     refs_note = []
     for ref, about in REFERENCES.items():
         used_by = "、".join(w.rubric.reference_users(ref))
         v = w.policy.refs.get(ref)
-        shown = "未提供，该项暂按0分计，由省局汇总时按年度设置计算" if v is None else f"{float(v):g}（{about.unit}）"
+        shown = ("省局尚未提供：该项待省局按年度数值计算，暂不计入本表总分" if v is None
+                 else f"{float(v):g}（{about.unit}）")
         refs_note.append(f"{used_by} 使用的{about.label}：{shown}")
     notes = [
         "说明：",
         f"1. 含排名的指标（{ranked_codes}）须与全省同级单位比较，单个工作簿无法确定；本表按“未进入前列”计分，"
-        "“最高可得”按全部进入前列估算。",
+        "“若排名项均居前列”一行按全部进入前列估算。",
         "2. " + "；".join(refs_note) + "。",
-        "3. 5.4 和第11类由验收专家现场核定；本表按所填内容测算。",
+        f"3. {expert_codes} 由验收专家现场核定；本表按所填内容测算。",
         "4. 本表结果仅供自查，最终得分以省局审核重新计算的结果为准。",
     ]
     for line in notes:
         ws.merge_range(row, 0, row, 6, line, f.para)
-        ws.set_row(row, max(18, lines_needed(line, 120) * LINE_PT))
+        ws.set_row(row, max(18, lines_needed(line, 118) * LINE_PT + 4))
         row += 1
     w.page_setup(ws, repeat=None, landscape=True)
     ws.protect("", PROTECT)

@@ -138,10 +138,11 @@ class SheetWriter:
 
     # helpers -------------------------------------------------------------
     def fw(self, ws, row: int, col: int, formula: str, fmt, key: str = "", default: Any = 0, *,
-           show: str = SHOW_VALUE, scale: float = 1.0, text: str = "") -> None:
+           show: str = SHOW_VALUE, scale: float = 1.0, text: str = "", alt_key: str = "",
+           alt_text: str = "") -> None:
         """Write a formula with its cached result, and record which result it shows
         (so a returned workbook can update every cached result; see returned_patch.py)."""
-        cell = FormulaCell(ws.name, xl_rowcol_to_cell(row, col), key, default, show, scale, text)
+        cell = FormulaCell(ws.name, xl_rowcol_to_cell(row, col), key, default, show, scale, text, alt_key, alt_text)
         ws.write_formula(row, col, formula, fmt, cached_value(cell, self.fill))
         self.formula_cells.append(cell)
 
@@ -167,6 +168,8 @@ class SheetWriter:
             ws.write_comment(row, col, note, {"x_scale": 2.2, "y_scale": 1.6, "font_name": FONT, "font_size": 9})
             ws.conditional_format(row, col, row, col, {"type": "formula", "criteria": "=TRUE",
                                                        "format": self.fmt.flagged})
+        elif self.fill.sources.get(name):  # a prefilled value: a plain comment naming its source
+            ws.write_comment(row, col, self.fill.sources[name], {"x_scale": 1.6, "font_name": FONT, "font_size": 9})
 
     def validation(self, ws, row: int, col: int, opts: dict[str, Any], title: str, prompt: str,
                    error: str, *, last_row: int | None = None, error_type: str = "stop") -> None:
@@ -186,14 +189,20 @@ class SheetWriter:
     def dd_name(code: str) -> str:
         return "QC_DD_" + code.replace(".", "_")
 
-    def page_setup(self, ws, *, repeat: tuple[int, int] | None, landscape: bool) -> None:
+    def page_setup(self, ws, *, repeat: tuple[int, int] | None, landscape: bool, scale: int | None = None) -> None:
+        """A4; ``scale`` (%) with the sheet's own page breaks, else one page wide (Excel ignores
+        manual page breaks when it fits to pages)."""
         ws.set_paper(9)  # A4
         if landscape:
             ws.set_landscape()
         else:
             ws.set_portrait()
-        ws.fit_to_pages(1, 0)
-        ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+        if scale is None:
+            ws.fit_to_pages(1, 0)
+            ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+        else:
+            ws.set_print_scale(scale)
+            ws.set_margins(left=0.3, right=0.3, top=0.55, bottom=0.55)
         ws.set_header(f"&L&8{self.rubric.title}&R&8&A")
         ws.set_footer("&C&8第 &P 页，共 &N 页")
         if repeat:

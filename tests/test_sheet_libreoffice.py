@@ -229,3 +229,42 @@ def test_live_verdict_is_honest(tmp_path):
             seen.add(want[sn.NAME_STATUS])
         assert answer["results"][0]["values"][sn.NAME_STATUS] == live.BLANK
     assert {live.BLANK, live.AWAITING, "合格", "不合格"} <= seen, seen
+
+
+def test_returned_workbook_live_scores_equal_its_audit_sheet(tmp_path):
+    """Issue 12: a unit that typed numbers as text gets TEXT_NUMBER notes, and its returned
+    workbook holds those numbers as numbers, so that its own live scores, recalculated by a
+    real spreadsheet program, equal the 审核结果 (the ranking items apart: they wait for the province)."""
+    import yaml
+
+    from qc_batch.batch.run import run_batch
+    from qc_batch.outputs.report_data import build_views
+    from qc_batch.outputs.returned import write_returned
+    from qc_batch.settings import parse_settings
+
+    from . import workbooks as wb
+
+    values = wb.unit_values(0)
+    typed = {}
+    for inp in RUBRIC.inputs:
+        v = values.get(inp.name)
+        if inp.kind in ("pct", "int", "num") and isinstance(v, (int, float)) and not isinstance(v, bool) and v > 1:
+            typed[inp.name] = _full_width(f"{v:g}") + ("％" if inp.kind == "pct" else "")
+    assert len(typed) >= 8
+    folder = tmp_path / "input"
+    wb.write_filled(folder / "文字数字.xlsx", {**values, **typed})
+    result = run_batch(folder, parse_settings(yaml.safe_load(wb.SETTINGS_YAML)), workers=1)
+    (u,) = result.units
+    notes = {f.name for f in u.findings if f.code == "TEXT_NUMBER"}
+    assert notes == set(typed)
+    out = tmp_path / "returned.xlsx"
+    write_returned(out, u, result.rubric, result.settings.policy, build_views(result).views[u.id])
+    names = [i.name for i in RUBRIC.inputs] + [i.score_name for i in RUBRIC.indicators]
+    answer = run_lo({"file": str(out), "jobs": [{"read": names, "check_errors": True}]})
+    (got,) = answer["results"]
+    assert got["errors"] == []
+    for name in typed:
+        assert isinstance(got["values"][name], float), name  # a number cell now
+    for ind in RUBRIC.indicators:
+        if not ind.is_ranked:
+            assert got["values"][ind.score_name] == pytest.approx(float(u.score.indicators[ind.code].points)), ind.code

@@ -14,13 +14,17 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+from qc_batch import codes
 from qc_batch.batch.run import BatchResult, UnitResult
+from qc_batch.codes import ERROR, NOTE, WARNING
 from qc_batch.engine.audit import fmt_points
-from qc_batch.engine.findings import ERROR, NOTE, WARNING, Finding
+from qc_batch.engine.findings import Finding
 from qc_batch.engine.scoring import STATUS_FAIL, STATUS_PASS, STATUS_VETO, IndicatorScore, exact_max, exact_sum
+from qc_batch.history.view import report_previous
 from qc_batch.outputs.review_report import report_review
 from qc_batch.read.cells import shown
-from qc_batch.rubric.model import Indicator, Part, Rubric, expr
+from qc_batch.rubric import expr
+from qc_batch.rubric.model import Indicator, Part, Rubric
 
 #: A unit whose total is within this many points of the pass mark is "near the line".
 NEAR_LINE = 30
@@ -85,14 +89,9 @@ def how_to_earn(ind: Indicator, part: Part) -> str:
     return _static_text(ind, part)[1]
 
 
-_STATIC: dict[tuple[str, int], tuple[str, str]] = {}
-
-
 def _static_text(ind: Indicator, part: Part) -> tuple[str, str]:
-    key = (part.code, id(part))
-    if key not in _STATIC:
-        _STATIC[key] = (_part_text(ind, part), _how_to_earn(ind, part))
-    return _STATIC[key]
+    """The part in words and how to earn it (cached on the part: the same for every unit)."""
+    return part.memo(_static_text, lambda: (_part_text(ind, part), _how_to_earn(ind, part)))
 
 
 def _part_text(ind: Indicator, part: Part) -> str:
@@ -168,19 +167,10 @@ def _finding(f: Finding) -> dict[str, Any]:
             "indicator": f.indicator, "input": f.input, "cell": f.cell, "value": f.value, "points": f.points}
 
 
-AUDIT_SECTIONS = (
-    ("claims", "自评分与核算得分不一致", ("CLAIM_ABOVE_MAX", "CLAIM_ABOVE_SCORE", "CLAIM_BELOW_SCORE",
-                                          "CLAIM_UNREADABLE", "CLAIM_MISSING")),
-    ("values", "无法识别或超出范围的填报值", ("VALUE_UNREADABLE", "VETO_UNREADABLE")),
-    ("missing", "缺填的项目", ("INPUT_MISSING",)),
-    ("evidence", "缺少佐证材料", ("EVIDENCE_MISSING",)),
-    ("contradictions", "填报项之间的矛盾", ("CONTRADICTION",)),
-    ("expert", "须由验收专家现场核定", ("EXPERT_RATING",)),
-    ("other", "其他提示", ("SERIES_NOT_RISING", "REFERENCE_MISSING", "FORMULA_OVERWRITTEN", "HEADER_PARENT_MISSING",
-                          "HEADER_EMAIL_INVALID", "HEADER_DATE_UNREADABLE", "SAME_INPUTS_AS_OTHER",
-                          "SAME_EVIDENCE_AS_OTHER", "FULL_MARKS_CLAIMED")),
-    ("ranking", "排名项", ("RANKED_ITEM",)),
-)
+#: the audit's sections in report order, (key, heading, codes): from the catalogue, so no finding is left out
+#: (the verdict's findings, the vetoes answered 是, are stated in the report's 结论 from ``vetoes``)
+AUDIT_SECTIONS = tuple(s for s in codes.section_codes() if s[0] != codes.VERDICT_SECTION)
+_OVER_CLAIM = (codes.CLAIM_ABOVE_SCORE.code, codes.CLAIM_ABOVE_MAX.code)
 
 
 def pass_line(b: BatchResult, u: UnitResult) -> dict[str, Any]:
@@ -196,12 +186,12 @@ def pass_line(b: BatchResult, u: UnitResult) -> dict[str, Any]:
                                     Fraction(ps.part.points) - ps.points))
     up = exact_sum([p for _, p in recoverable])
     claimed = u.sheet.data.claimed_total
-    over = [f for f in u.findings if f.code in ("CLAIM_ABOVE_SCORE", "CLAIM_ABOVE_MAX")]
+    over = [f for f in u.findings if f.code in _OVER_CLAIM]
     items: list[str] = []
     mark = rubric.pass_mark
     scale = Fraction(rubric.total, rubric.total - u.score.na_points) if u.score.na_points else Fraction(1)
     if u.score.status == STATUS_PASS and expert and total - expert * scale < mark:
-        items.append(f"专家现场核定的指标（5.4 与第 11 类）暂计 {fmt_points(expert)} 分；"
+        items.append(f"专家现场核定的指标（{rubric.expert_text}）暂计 {fmt_points(expert)} 分；"
                      f"若核定分数降低超过 {fmt_points(total - mark)} 分，结论将变为不合格")
     if u.score.status == STATUS_FAIL and up and total + up * scale >= mark:
         items.append(f"有 {len(recoverable)} 个子项因缺填或无法识别未得分（最多 {fmt_points(up)} 分）；"
@@ -249,8 +239,8 @@ def unit_view(b: BatchResult, u: UnitResult, peers: dict[str, Peers]) -> dict[st
                      "entered": entered(u, ind), "parts": lost_parts(u, ind, isc), "expert": ind.expert})
     lost.sort(key=lambda x: (-x["lost_value"], [int(n) for n in x["code"].split(".")]))
     sections = []
-    for key, title, codes in AUDIT_SECTIONS:
-        items = [_finding(f) for f in u.findings if f.code in codes]
+    for key, title, members in AUDIT_SECTIONS:
+        items = [_finding(f) for f in u.findings if f.code in members]
         if items:
             sections.append({"key": key, "title": title, "items": items})
     vetoes = [text for text, v in zip(rubric.vetoes, s.vetoes, strict=True) if v is True]
@@ -268,7 +258,9 @@ def unit_view(b: BatchResult, u: UnitResult, peers: dict[str, Peers]) -> dict[st
         "groups": groups, "lost": lost, "lost_total": fmt_points(exact_sum([x["lost_value"] for x in lost])),
         "sections": sections, "counts": counts,
         "contact": u.sheet.data.text("QC_CONTACT") or "",
+        "previous": report_previous(b, u, p.ranks.get(u.id)),  # last year, from the history database (or None)
         "review": report_review(b, u, p.ranks.get(u.id), peer_stats),  # 现场评审 (final stage only, or None)
+        "expert_text": rubric.expert_text,
         "chart": False,  # set by publish when a CJK font is available
     }
 

@@ -316,3 +316,21 @@ def test_unreadable_verified_value_is_not_applied_and_a_veto_can_be_verified(tmp
     assert [c.input for c in record.changes] == ["5.4", "veto.2"]
     assert new.score.status == "不予受理" and new.data.facts["5.4"] == "B"
     assert new.score.indicators["5.4"].points == 10
+
+
+def test_a_verified_value_clears_the_finding_on_the_submitted_one_and_ingest_findings_stay(tmp_path):
+    from qc_batch.batch.ingest import process_file
+
+    path = write_filled(tmp_path / "长沙市.xlsx",
+                        unit_values(0, **{qc_name(COUNT): "很多", "QC_DATE": dt.datetime(2099, 1, 1)}))
+    s = process_file(str(path), YEAR, Policy())
+    before = {(f.code, f.input) for f in s.findings}
+    assert ("VALUE_UNREADABLE", COUNT) in before and ("DATE_IN_FUTURE", "") in before
+    review_path = _review_file(tmp_path, {qr_name(COUNT): 12, qr_name(COUNT) + "_REASON": "核实为 12 家"},
+                               sha256=s.entry.sha256)
+    review = read_review(review_path, RUBRIC, YEAR, {("市州", "", "长沙市"): s.entry})
+    new, record = apply_review(RUBRIC, Policy(), s, review)
+    after = {(f.code, f.input) for f in new.findings}
+    assert ("VALUE_UNREADABLE", COUNT) not in after and ("REVIEW_CHANGED", COUNT) in after
+    assert ("DATE_IN_FUTURE", "") in after
+    assert [(c.input, c.submitted, c.verified) for c in record.changes] == [(COUNT, "很多", "12")]

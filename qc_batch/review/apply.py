@@ -176,14 +176,29 @@ def apply_review(rubric: Rubric, policy: Policy, sheet: Sheet, review: Review) -
     verified = SheetData(data.header, readings, tuple(vetoes), data.claims, data.evidence, raw)
     facts = verified.facts
     score = score_unit(rubric, facts, verified.veto_values, policy, sheet_bands(rubric, facts))
-    not_ranked = [ind for ind in rubric.indicators if not ind.is_ranked]
-    findings = name_findings(unit_findings(rubric, verified, score, policy, sheet.cells, sheet.overwritten,
-                                           not_ranked), sheet.cells)
+    findings = _audit_again(rubric, policy, sheet, verified, score)
     findings += name_findings([_change_finding(c, record) for c in record.changes], sheet.cells)
     findings += record.findings
     new = replace(sheet, entry=replace(sheet.entry, status=ACCEPTED), data=verified, score=score,
                   figures=rank_values(rubric, facts), findings=findings)
     return new, record
+
+
+def _audit_again(rubric: Rubric, policy: Policy, sheet: Sheet, verified: SheetData, score: Any) -> list[Finding]:
+    """The sheet's findings with the audit of its facts done again on the verified ones.
+
+    The findings ingest made from the workbook itself (screening of raw cells, dates) stay;
+    those the audit made from the submitted facts are replaced by those of the verified facts."""
+    not_ranked = [ind for ind in rubric.indicators if not ind.is_ranked]
+
+    def audit(data: SheetData, s: Any) -> list[Finding]:
+        return name_findings(unit_findings(rubric, data, s, policy, sheet.cells, sheet.overwritten, not_ranked),
+                             sheet.cells)
+
+    before = set(audit(sheet.data, sheet.score))
+    kept = set(sheet.findings)
+    dropped = before - kept  # what ingest set aside (e.g. a blank reported on a cell holding a formula)
+    return [f for f in audit(verified, score) if f not in dropped] + [f for f in sheet.findings if f not in before]
 
 
 def _verify(record: ReviewRecord, review: Review, code: str, label: str, indicator: str, submitted: Reading,

@@ -9,7 +9,6 @@ complete (:class:`~qc_batch.outputs.staging.Staging`).
 from __future__ import annotations
 
 import multiprocessing as mp
-import os
 import sys
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -17,15 +16,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from qc_batch.batch.run import BatchResult, collector
+from qc_batch import paths
+from qc_batch.batch import collector, parallel
+from qc_batch.batch.run import BatchResult
 from qc_batch.outputs.comparison import write_comparison
+from qc_batch.outputs.docx_report import write_report_docx
+from qc_batch.outputs.pdf import PdfOutcome, convert_to_pdf
 from qc_batch.outputs.report_data import ReportSet, peer_stats, summary_view, unit_view
 from qc_batch.outputs.reports import cjk_font_path, group_chart, index_markdown, render_report, template_path
 from qc_batch.outputs.results import results_json
 from qc_batch.outputs.returned import write_returned
 from qc_batch.outputs.staging import Staging
-
-PARALLEL_FROM = 12
+from qc_batch.outputs.summary import write_summary
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class Published:
     reports: int
     returned: int
     charts: bool
+    pdf: PdfOutcome | None = None  # what became of ``--pdf`` (None: not asked)
 
 
 # What the per-unit stage works from: set before the workers start. Where processes
@@ -55,10 +58,13 @@ def _unit_files(k: int) -> str:
     view = unit_view(result, u, _STATE["peers"])
     view["chart"] = charts = _STATE["charts"]
     stage_dir, template = _STATE["stage"], _STATE["template"]
-    (stage_dir / "reports" / f"{u.id}.md").write_text(render_report(view, template), encoding="utf-8")
-    if charts:
-        group_chart(view, stage_dir / "reports" / f"{u.id}.png")
-    write_returned(stage_dir / "returned" / f"{u.id}_审核.xlsx", u, result.rubric, result.settings.policy, view)
+    text = render_report(view, template)
+    paths.under(stage_dir, paths.report(u.id)).write_text(text, encoding="utf-8")
+    chart = paths.under(stage_dir, paths.chart(u.id)) if charts else None
+    if chart:
+        group_chart(view, chart)
+    write_report_docx(paths.under(stage_dir, paths.report_docx(u.id)), text, chart)
+    write_returned(paths.under(stage_dir, paths.returned(u.id)), u, result.rubric, result.settings.policy, view)
     return u.id
 
 
@@ -78,41 +84,42 @@ def _pool(n: int, state: dict[str, Any]) -> ProcessPoolExecutor:
 
 
 def publish(result: BatchResult, out: Path, generated_at: str, *, workers: int | None = None,
-            template: Path | None = None, progress: Callable[[int], Callable[[int], None] | None] | None = None
-            ) -> Published:
-    """Write every output of a run into ``out``."""
+            template: Path | None = None, progress: Callable[[int], Callable[[int], None] | None] | None = None,
+            pdf: bool = False) -> Published:
+    """Write every output of a run into ``out`` (``pdf``: also PDFs of the Word documents, by LibreOffice)."""
     with collector.paused():
-        return _publish(result, out, generated_at, workers, template_path(template), progress)
+        return _publish(result, out, generated_at, workers, template_path(template), progress, pdf)
 
 
 def _publish(result: BatchResult, out: Path, generated_at: str, workers: int | None, tpl: Path,
-             progress: Callable[[int], Callable[[int], None] | None] | None) -> Published:
+             progress: Callable[[int], Callable[[int], None] | None] | None, pdf: bool = False) -> Published:
     charts = cjk_font_path() is not None
     rs = ReportSet(peer_stats(result))  # the views: written while the workers run
     count = len(result.units)
     with Staging(out) as st:
-        for sub in ("reports", "returned"):
+        for sub in paths.UNIT_DIRS:
             (st.dir / sub).mkdir()
         state = {"result": result, "peers": rs.peers, "charts": charts, "stage": st.dir, "template": tpl}
         _STATE.update(state)
         tick = progress(count) if progress else None
-        n = workers or os.cpu_count() or 1
+        n = parallel.workers_for(count, workers)
 
         def per_batch() -> None:
             rs.views.update((u.id, summary_view(result, u, rs.peers)) for u in result.units)
-            st.path("results.json").write_bytes(results_json(result, generated_at))
-            write_comparison(st.path("comparison.xlsx"), result, rs, generated_at)
-            st.path("index.md").write_text(index_markdown(result, rs.views, charts), encoding="utf-8")
+            st.path(paths.RESULTS).write_bytes(results_json(result, generated_at))
+            write_comparison(st.path(paths.COMPARISON), result, rs, generated_at)
+            st.path(paths.INDEX).write_text(index_markdown(result, rs.views, charts), encoding="utf-8")
+            write_summary(st.path(paths.SUMMARY), result, rs, generated_at, charts)
 
         try:
-            if n == 1 or count < PARALLEL_FROM:
+            if n == 1:
                 per_batch()
                 for k in range(count):
                     _unit_files(k)
                     if tick:
                         tick(1)
             else:
-                chunk = max(1, min(16, count // (n * 8)))
+                chunk = parallel.chunksize(count, n, parallel.WRITE_CHUNK_MAX)
                 with _pool(n, state) as pool:
                     done = pool.map(_unit_files, range(count), chunksize=chunk)  # submitted now, run meanwhile
                     per_batch()
@@ -121,4 +128,6 @@ def _publish(result: BatchResult, out: Path, generated_at: str, workers: int | N
                             tick(1)
         finally:
             _STATE.clear()
-    return Published(out, count, count, charts)
+        converted = convert_to_pdf([st.path(paths.SUMMARY)] + [paths.under(st.dir, paths.report_docx(u.id))
+                                                                for u in result.units]) if pdf else None
+    return Published(out, count, count, charts, converted)

@@ -11,14 +11,33 @@ Exit codes (also in the README):
 
 from __future__ import annotations
 
+import gettext
+import os
+import re
 import sys
 import traceback
+import unicodedata
+from importlib import resources
 from pathlib import Path
 
 import click
 
 from qc_batch import __version__, paths
 from qc_batch.errors import EXIT_INTERNAL, EXIT_IO, EXIT_OK, EXIT_SETTINGS, EXIT_USAGE, UserError
+
+
+def _chinese_click() -> None:
+    """click's own text (usage, help, errors, invalid values) in Chinese.
+
+    click translates through gettext's default domain "messages"; the catalogue for it ships in
+    ``qc_batch/data/locale`` (source ``messages.po``). Done before click builds the commands below,
+    since some of its words (such as "文件夹" for a folder option) are translated then.
+    """
+    gettext.bindtextdomain("messages", str(resources.files("qc_batch").joinpath("data", "locale")))
+    os.environ["LANGUAGE"] = "zh_CN"  # gettext picks the catalogue by this; it changes no number or date format
+
+
+_chinese_click()
 
 
 class Failure(click.ClickException):
@@ -32,8 +51,86 @@ class Failure(click.ClickException):
         click.echo(f"错误：{self.message}", err=True)
 
 
+def _width(text: str) -> int:
+    """Columns a terminal gives ``text``: CJK characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in ("W", "F") else 1 for c in text)
+
+
+_NO_LINE_START = frozenset("。，、；：？！）》」』”’")  # closing punctuation stays at the end of its line
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width`` columns, breaking between CJK characters or at spaces."""
+    tokens = [t for t in re.findall(r"[\x21-\x7e]+ ?| |.", " ".join(text.split())) if t]
+    lines, line = [], ""
+    for tok in tokens:
+        if line and _width(line + tok.rstrip()) > width and tok not in _NO_LINE_START:
+            lines.append(line.rstrip())
+            line = tok.lstrip()
+        else:
+            line += tok
+    return [*lines, line.rstrip()] if line.strip() else lines or [""]
+
+
+class Formatter(click.HelpFormatter):
+    """click's help layout with Chinese punctuation and columns measured as a terminal shows CJK text."""
+
+    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        super().write_usage(prog, args, "用法：" if prefix is None else prefix)
+
+    def write_heading(self, heading: str) -> None:
+        self.write(f"{'':>{self.current_indent}}{heading}：\n")
+
+    def write_dl(self, rows, col_max: int = 30, col_spacing: int = 2) -> None:
+        rows = list(rows)
+        first = min(max((_width(term) for term, _ in rows), default=0), col_max) + col_spacing
+        indent = " " * self.current_indent
+        avail = max((self.width or 80) - self.current_indent - first, 20)
+        for term, text in rows:
+            self.write(indent + term)
+            if not text:
+                self.write("\n")
+                continue
+            gap = first - _width(term)
+            self.write(" " * gap if gap >= col_spacing else "\n" + indent + " " * first)
+            lines = _wrap(text, avail)
+            self.write(lines[0] + "\n")
+            for line in lines[1:]:
+                self.write(indent + " " * first + line + "\n")
+
+
+class Context(click.Context):
+    formatter_class = Formatter
+
+
+# metavars click would write in English (types whose names it does not translate)
+METAVARS = {"integer": "整数", "integer range": "整数", "float": "数字", "float range": "数字", "text": "文字",
+            "boolean": "是/否"}
+
+
+class Command(click.Command):
+    """A command whose usage line and value placeholders are Chinese too."""
+
+    context_class = Context
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("options_metavar", "[选项]")
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if isinstance(param, click.Option) and param.metavar is None and not param.is_flag:
+                param.metavar = METAVARS.get(param.type.name, param.type.name.upper())
+
+
 class Group(click.Group):
-    """The one place where a library's :class:`UserError` becomes a click exit."""
+    """The one place where a library's :class:`UserError` becomes a click exit; commands in Chinese."""
+
+    command_class = Command
+    context_class = Context
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("options_metavar", "[选项]")
+        kwargs.setdefault("subcommand_metavar", "命令 [参数]...")
+        super().__init__(*args, **kwargs)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -60,13 +157,13 @@ def _settings(path: str | None, required: bool):
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="qc-batch")
-@click.option("--debug", is_flag=True, help="出错时显示完整的技术信息（traceback）。Show tracebacks.")
+@click.option("--debug", is_flag=True, help="出错时显示完整的技术信息（traceback）。")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
     """质量强市（区、县）评价工具 qc-batch。
 
     \b
-    常用命令 / commands:
+    常用命令：
       qc-batch template   生成评分表模板 templates/score_sheet.xlsx
       qc-batch sample     生成示例填报工作簿（示例数据）到 input/
       qc-batch run        批量审核 input/ 中的工作簿，结果写入 output/
@@ -78,11 +175,11 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 @cli.command()
 @click.option("--output", "-o", default=paths.TEMPLATE_PATH, show_default=True,
-              type=click.Path(dir_okay=False), help="模板保存位置。Where to write the template.")
+              type=click.Path(dir_okay=False), help="模板保存位置。")
 @click.option("--settings", type=click.Path(dir_okay=False),
-              help="年度设置文件：把全国平均参考值写入模板。Settings file whose reference values the sheet shows.")
+              help="年度设置文件：把全国平均参考值写入模板。")
 def template(output: str, settings: str | None) -> None:
-    """生成可填写的评分表模板（Excel）。Write the fillable score sheet."""
+    """生成可填写的评分表模板（Excel）。"""
     from qc_batch.engine.scoring import Policy
     from qc_batch.sheet.writer import write_score_sheet
 
@@ -96,12 +193,12 @@ def template(output: str, settings: str | None) -> None:
 
 @cli.command()
 @click.option("--output", "-o", default="input", show_default=True, type=click.Path(file_okay=False),
-              help="示例工作簿保存目录。Folder for the sample workbooks.")
+              help="示例工作簿保存目录。")
 @click.option("--seed", default=2026, show_default=True, help="随机种子（相同种子生成相同示例）。")
 @click.option("--year", default=2026, show_default=True, help="示例数据的评价年度。")
-@click.option("--force", is_flag=True, help="文件夹中已有不是示例的工作簿或设置文件时仍然写入。Write even so.")
+@click.option("--force", is_flag=True, help="文件夹中已有不是示例的工作簿或设置文件时仍然写入。")
 def sample(output: str, seed: int, year: int, force: bool) -> None:
-    """生成示例填报工作簿和示例设置文件（示例数据）。Write sample filled workbooks.
+    """生成示例填报工作簿和示例设置文件（示例数据）。
 
     示例工作簿带有“示例数据”标记：审核时列为示例数据，不会与真实报送的工作簿一起计分排名。
     """
@@ -117,22 +214,21 @@ def sample(output: str, seed: int, year: int, force: bool) -> None:
 
 @cli.command()
 @click.option("--input", "-i", "input_dir", default="input", show_default=True, type=click.Path(file_okay=False),
-              help="各单位工作簿所在文件夹。Folder of the submitted workbooks.")
+              help="各单位工作簿所在文件夹。")
 @click.option("--output", "-o", "output_dir", default="output", show_default=True, type=click.Path(file_okay=False),
-              help="结果输出文件夹。Where the results go.")
+              help="结果输出文件夹。")
 @click.option("--settings", type=click.Path(dir_okay=False),
-              help="年度设置文件（默认 <输入文件夹>/settings.yaml）。The yearly settings file.")
+              help="年度设置文件（默认 <输入文件夹>/settings.yaml）。")
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
-              help="并行进程数（默认为 CPU 核数）。Worker processes (default: CPU count).")
+              help="并行进程数（默认为 CPU 核数）。")
 @click.option("--report-template", type=click.Path(dir_okay=False, exists=True),
-              help="审核报告模板（Jinja2，默认 templates/report.md.j2）。The report template.")
+              help="审核报告模板（Jinja2，默认 templates/report.md.j2）。")
 @click.option("--reviews", type=click.Path(file_okay=False),
-              help="现场评审表文件夹：按专家组核定值重新计分排名（默认为设置文件的 reviews）。"
-                   "Folder of review workbooks (on-site review).")
-@click.option("--quiet", "-q", is_flag=True, help="不显示进度条和汇总。No progress bar or summary.")
+              help="现场评审表文件夹：按专家组核定值重新计分排名（默认为设置文件的 reviews）。")
+@click.option("--quiet", "-q", is_flag=True, help="不显示进度条和汇总。")
 def run(input_dir: str, output_dir: str, settings: str | None, workers: int | None,
         report_template: str | None, reviews: str | None, quiet: bool) -> None:
-    """批量审核输入文件夹中的全部工作簿，结果写入输出文件夹。Score and audit every workbook."""
+    """批量审核输入文件夹中的全部工作簿，结果写入输出文件夹。"""
     import datetime as dt
 
     import jinja2
@@ -188,11 +284,11 @@ def run(input_dir: str, output_dir: str, settings: str | None, workers: int | No
 
 @cli.command()
 @click.option("--output", "-o", "output_dir", default="output", show_default=True, type=click.Path(file_okay=False),
-              help="qc-batch run 的结果文件夹（读取其中的 results.json）。The output folder of qc-batch run.")
+              help="qc-batch run 的结果文件夹（读取其中的 results.json）。")
 @click.option("--to", "to_dir", default="review", show_default=True, type=click.Path(file_okay=False),
-              help="现场评审表保存目录。Where to write the review workbooks.")
+              help="现场评审表保存目录。")
 def review(output_dir: str, to_dir: str) -> None:
-    """为每个受理单位生成现场评审表（专家组核定事实用）。Write one review workbook per accepted unit."""
+    """为每个受理单位生成现场评审表（专家组核定事实用）。"""
     from qc_batch.review.writer import write_reviews
 
     written = write_reviews(Path(output_dir), Path(to_dir))
@@ -202,16 +298,16 @@ def review(output_dir: str, to_dir: str) -> None:
 
 @cli.command("mail")
 @click.option("--output", "-o", "output_dir", default="output", show_default=True, type=click.Path(file_okay=False),
-              help="qc-batch run 的结果文件夹。The output folder of qc-batch run.")
+              help="qc-batch run 的结果文件夹。")
 @click.option("--settings", "settings_file", default=None, type=click.Path(dir_okay=False),
               help="年度设置文件（含 smtp、address_book、mail；默认为 results.json 记录的、本次运行所用的设置文件）。")
 @click.option("--send", is_flag=True,
-              help="真正发送；不加时只在 <结果文件夹>/outbox/ 生成 .eml 供检查。Actually send.")
+              help="真正发送；不加时只在 <结果文件夹>/outbox/ 生成 .eml 供检查。")
 @click.option("--resend", multiple=True, metavar="单位ID",
-              help="即使已发送过也重新发送该单位（可多次使用）。Send this unit again.")
-@click.option("--quiet", "-q", is_flag=True, help="只显示问题，不逐个列出。Only show problems.")
+              help="即使已发送过也重新发送该单位（可多次使用）。")
+@click.option("--quiet", "-q", is_flag=True, help="只显示问题，不逐个列出。")
 def mail(output_dir: str, settings_file: str | None, send: bool, resend: tuple[str, ...], quiet: bool) -> None:
-    """把审核报告通过电子邮件发给各单位（每个单位只发一次）。Mail each unit its report, once.
+    """把审核报告通过电子邮件发给各单位（每个单位只发一次）。
 
     \b
     qc-batch mail          生成 outbox/*.eml 供检查，不发送

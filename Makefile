@@ -21,9 +21,12 @@ test: $(BIN)/python
 	$(BIN)/python -m pytest -q
 
 template: $(BIN)/python
+	$(BIN)/pip install --quiet -e .
 	$(BIN)/qc-batch template
 
+# Writes the sample workbooks (示例数据) into input/; refuses a folder holding real submissions.
 sample: $(BIN)/python
+	$(BIN)/pip install --quiet -e .
 	$(BIN)/qc-batch sample
 
 bench: $(BIN)/python
@@ -31,4 +34,4 @@ bench: $(BIN)/python
 	$(BIN)/python benchmarks/run_batch.py
 
 clean:
-	rm -rf $(VENV) output build *.egg-info
+	rm -rf $(VENV) output build dist *.egg-info

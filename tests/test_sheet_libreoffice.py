@@ -141,7 +141,14 @@ def _full_width(text: str) -> str:
 
 
 def _messy(inp, value, rng: random.Random):
-    """``value`` (a readable number) typed the way officials type it: text, full-width, units."""
+    """``value`` typed the way officials type it: text, full-width, units, symbols."""
+    if inp.kind == "bool" and isinstance(value, str):
+        truth = read_value(inp, value).value
+        if truth is None:
+            return value
+        return rng.choice(("ＹＥＳ", "✓", "✔", "真", " 是 ", "yes") if truth else ("ｎｏ", "x", "✘", "假", "否 ", "No"))
+    if inp.kind == "tier" and isinstance(value, str) and value[:1].isalpha():
+        return rng.choice((_full_width(value[0].lower()), value[0].lower(), " " + value))
     if value is None or isinstance(value, (str, bool)):
         return value
     if inp.kind == "pct":
@@ -167,7 +174,7 @@ def messy():
     for _ in range(60):
         cells = random_sheet(RUBRIC, rng)
         for inp in RUBRIC.inputs:
-            if inp.kind in ("pct", "int", "rank", "num") and rng.random() < 0.7:
+            if rng.random() < 0.7:
                 cells[inp.name] = _messy(inp, cells[inp.name], rng)
         for ind in RUBRIC.indicators:
             claim = cells.get(ind.claim_name)

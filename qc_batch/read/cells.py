@@ -24,10 +24,11 @@ from typing import Any
 from qc_batch.rubric.model import Input
 
 #: Accepted words for 是 / 否 (compared after NFKC, trimming and case folding).
-TRUE_WORDS = ("是", "有", "Y", "YES", "√", "TRUE", "1")
-FALSE_WORDS = ("否", "无", "N", "NO", "×", "FALSE", "0")
-_TRUE = frozenset(w.casefold() for w in TRUE_WORDS) | {"✓", "✔", "真"}
-_FALSE = frozenset(w.casefold() for w in FALSE_WORDS) | {"✗", "✘", "x", "假"}
+#: The score sheet's live formulas read the same lists (hidden sheet 选项与参数).
+TRUE_WORDS = ("是", "有", "Y", "YES", "√", "TRUE", "1", "✓", "✔", "真")
+FALSE_WORDS = ("否", "无", "N", "NO", "×", "FALSE", "0", "✗", "✘", "X", "假")
+_TRUE = frozenset(w.casefold() for w in TRUE_WORDS)
+_FALSE = frozenset(w.casefold() for w in FALSE_WORDS)
 
 #: A percent is rounded to this many decimals (half-up) before comparison.
 PCT_DECIMALS = 4

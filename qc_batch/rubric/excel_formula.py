@@ -45,9 +45,20 @@ def num_literal(v) -> str:
     return repr(float(v))
 
 
+def _text(cell: str) -> str:
+    """The cell's text as the batch normalises it: full-width to half-width (ASC), spaces removed."""
+    return f'SUBSTITUTE(ASC({cell})," ","")'
+
+
+def word_count(name: str, words_list: str) -> str:
+    """How many of the accepted words a yes/no cell matches (0 or 1): compared as the batch
+    compares them, full-width to half-width, spaces removed, case-insensitive."""
+    return f"SUMPRODUCT(--({_text(name)}={words_list}))"
+
+
 def bool_test(name: str, words_list: str) -> str:
-    """Whether a yes/no cell holds one of the accepted words (case-insensitive)."""
-    return f"SUMPRODUCT(--(TRIM({name})={words_list}))>0"
+    """Whether a yes/no cell holds one of the accepted words."""
+    return f"{word_count(name, words_list)}>0"
 
 
 def read_name(inp: Input) -> str:
@@ -58,11 +69,6 @@ def read_name(inp: Input) -> str:
 def claim_read_name(claim_name: str) -> str:
     """Defined name of the hidden cell holding a 自评分 as the batch reads it."""
     return claim_name + "_READ"
-
-
-def _text(cell: str) -> str:
-    """The cell's text as the batch normalises it: full-width to half-width (ASC), spaces removed."""
-    return f'SUBSTITUTE(ASC({cell})," ","")'
 
 
 def read_formula(inp: Input) -> str:
@@ -298,7 +304,7 @@ class Compiler:
             inp = ind.inputs[0]
             letters = "".join(o.letter for o in inp.options)
             pts = ",".join(str(o.points) for o in inp.options)
-            t = f"TRIM({inp.name})"
+            t = _text(inp.name)
             return (f"IF(LEN({t})=0,0,IFERROR(CHOOSE(FIND(UPPER(LEFT({t},1)),\"{letters}\"),"
                     f"{pts}),0))")
         return "+".join(self.part_formula(p, na_policy) for p in ind.parts)

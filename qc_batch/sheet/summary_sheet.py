@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from qc_batch.rubric.excel_formula import YES_LIST, Compiler, claim_read_name, ref_name
+from qc_batch.rubric.excel_formula import YES_LIST, Compiler, claim_read_name, ref_name, word_count
 from qc_batch.rubric.expr import REFERENCES
 from qc_batch.sheet import names as sn
 from qc_batch.sheet.formats import LINE_PT, PROTECT, lines_needed
@@ -59,8 +59,7 @@ def write(w, ws) -> None:
     na_terms = [t for t in na_terms if t != "0"] or ["0"]
     total = (f"ROUND(ROUND({sn.NAME_RAW_TOTAL}*{r.total}/({r.total}-{sn.NAME_NA_POINTS}),10),1)"
              if w.na_policy == "prorate" else f"ROUND({sn.NAME_RAW_TOTAL},1)")
-    veto_test = "+".join(f'SUMPRODUCT(--(TRIM({sn.veto_name(k)})={YES_LIST}))'
-                         for k in range(1, len(r.vetoes) + 1))
+    veto_test = "+".join(word_count(sn.veto_name(k), YES_LIST) for k in range(1, len(r.vetoes) + 1))
     best_terms = [sn.best_name(ind.code) if ind.is_ranked else ind.score_name for ind in r.indicators]
     ranked_codes = "、".join(i.code for i in r.indicators if i.is_ranked)
     expert_codes = "、".join(i.code for i in r.indicators if i.expert)

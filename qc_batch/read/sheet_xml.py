@@ -73,6 +73,8 @@ def _entity(m: re.Match) -> str:
 
 
 def _decode(raw: bytes) -> str:
+    if b"\r" in raw:
+        raise NotPlain  # a parser reads a literal CR (CR LF) as LF: left to the full parser
     text = raw.decode("utf-8")
     if "&" in text:
         stripped = _ENTITY.sub(_entity, text)

@@ -416,3 +416,29 @@ def test_history_sheet_and_a_prefilled_sheet_open_in_libreoffice_without_formula
     path, _sheet = next(iter(prefilled.values()))
     answer = run_lo({"file": str(path)})
     assert answer["errors_on_load"] == []
+
+
+def test_the_verified_value_counts_where_an_earlier_year_has_one(tmp_path):
+    """Year 1 recorded as submitted (document) and as verified (final, 8.6.a3 corrected by the panel):
+    year 2 restating the submitted value is a mismatch against the verified one; restating it is not."""
+    path = tmp_path / "h.sqlite"
+    conn = db.connect(path)
+    submitted = wb.unit_values(0)
+    verified = Fraction(str(submitted["QC_8_6_a3"])) + 2
+    for stage, values in (("document", submitted), ("final", {**submitted, "QC_8_6_a3": float(verified)})):
+        folder = tmp_path / stage
+        folder.mkdir()
+        wb.write_filled(folder / "u0.xlsx", values)
+        settings = parse_settings(yaml.safe_load(settings_text(Y1, "history: false\n")))
+        record_run(conn, run_batch(folder, settings, workers=1), stage)
+    conn.close()
+    for restated, expected in ((submitted["QC_8_6_a3"], 1), (float(verified), 0)):
+        folder = tmp_path / f"y2-{restated}"
+        folder.mkdir()
+        wb.write_filled(folder / "u0.xlsx", wb.unit_values(0, QC_YEAR=Y2, QC_8_6_a2=restated))
+        settings = parse_settings(yaml.safe_load(settings_text(Y2, f"history: {path}\n")))
+        result = run_batch(folder, settings, workers=1)
+        hits = [f for f in result.units[0].findings if f.code == "HISTORY_MISMATCH" and f.input == "8.6.a2"]
+        assert len(hits) == expected
+        assert all("专家核定值" in f.message for f in hits)
+        assert result.history.previous[result.units[0].id].stage == "final"

@@ -89,7 +89,7 @@ def parse_settings(data: Any, rubric: Rubric | None = None, source: str = "") ->
     rubric = rubric or load_rubric()
     where = f"设置文件 {source}" if source else "设置文件"
     if not isinstance(data, Mapping):
-        raise SettingsError(f"{where} 内容应为“键: 值”形式的设置，请参照 input/settings.yaml 示例")
+        raise SettingsError(f"{where} 内容应为“键: 值”形式的设置（写法见 README“年度运行”一节）")
     unknown = sorted(set(data) - TOP_KEYS)
     if unknown:
         raise SettingsError(f"{where} 中有无法识别的设置项：{'、'.join(map(str, unknown))}；"

@@ -329,3 +329,11 @@ def test_opens_in_libreoffice_without_formula_errors_and_converts_to_pdf(sample_
     assert len(answer["dump"]["审核发现"]) - 2 == findings
     assert len(answer["dump"]["文件清单"]) - 2 == len(result.files) + len(result.not_submitted)
     assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 10_000
+
+
+def test_a_batch_without_accepted_units_still_writes_every_sheet(sample_result, tmp_path):
+    empty = dataclasses.replace(sample_result, units=[])
+    book = load(write(empty, tmp_path / "empty.xlsx"))
+    assert book.sheetnames == [*SHEETS, charts.DATA_SHEET]
+    assert book["总排名"].max_row == 2 and book["文件清单"].max_row == 2 + len(empty.files) + len(empty.not_submitted)
+    assert book["图表"]["A3"].value == "没有可绘制的单位。"

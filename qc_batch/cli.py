@@ -169,6 +169,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
       qc-batch run        批量审核 input/ 中的工作簿，结果写入 output/
       qc-batch review     生成现场评审表（专家组核定事实用）到 review/
       qc-batch mail       把审核报告发送给各单位（先生成待发邮件，加 --send 才发送）
+      qc-batch prefill    按历年数据生成下一年度的预填评分表
+      qc-batch migrate    把旧版模板填写的评分表迁移到现行模板
+      qc-batch history    查看或导出历年数据库
     """
     ctx.obj = {"debug": debug}
 
@@ -225,9 +228,10 @@ def sample(output: str, seed: int, year: int, force: bool) -> None:
               help="审核报告模板（Jinja2，默认 templates/report.md.j2）。")
 @click.option("--reviews", type=click.Path(file_okay=False),
               help="现场评审表文件夹：按专家组核定值重新计分排名（默认为设置文件的 reviews）。")
+@click.option("--pdf", is_flag=True, help="另用 LibreOffice 把 Word 审核报告和汇总转为 PDF。")
 @click.option("--quiet", "-q", is_flag=True, help="不显示进度条和汇总。")
 def run(input_dir: str, output_dir: str, settings: str | None, workers: int | None,
-        report_template: str | None, reviews: str | None, quiet: bool) -> None:
+        report_template: str | None, reviews: str | None, pdf: bool, quiet: bool) -> None:
     """批量审核输入文件夹中的全部工作簿，结果写入输出文件夹。"""
     import datetime as dt
 
@@ -265,7 +269,7 @@ def run(input_dir: str, output_dir: str, settings: str | None, workers: int | No
     generated = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
     try:
         published = publish(result, out, generated, workers=workers, progress=progress("生成报告"),
-                            template=Path(report_template) if report_template else None)
+                            template=Path(report_template) if report_template else None, pdf=pdf)
     except OSError as exc:
         raise UserError(f"无法写入输出文件夹 {output_dir}：{exc.strerror or exc}", EXIT_IO) from None
     except jinja2.TemplateError as exc:
@@ -276,6 +280,8 @@ def run(input_dir: str, output_dir: str, settings: str | None, workers: int | No
     from qc_batch.history.store import record_history
 
     recorded = record_history(result)  # the run into the history database, once the outputs are in place
+    if published.pdf is not None and (published.pdf.failed or not quiet):
+        click.echo(published.pdf.message, err=bool(published.pdf.failed))
     if not quiet:
         _summary(result, out, published.charts)
         if recorded:
@@ -317,6 +323,89 @@ def mail(output_dir: str, settings_file: str | None, send: bool, resend: tuple[s
 
     job = MailJob(Path(output_dir), Path(settings_file) if settings_file else None, send, tuple(resend))
     run_mail(job, _printer(quiet))
+
+
+def _history_db(settings: str | None, history: str | None) -> Path:
+    """The history database: --history, else the settings' history: key, else the default (docs/history.md)."""
+    from qc_batch.history.db import history_path
+
+    if history:
+        return Path(history)
+    path = history_path(_settings(settings, required=False), None)
+    if path is None:
+        raise UserError("设置文件中 history: false，未使用历年数据库；请用 --history 指定数据库文件", EXIT_SETTINGS)
+    return path
+
+
+_HISTORY_HELP = "历年数据库文件（默认：设置文件中的 history:，否则为输入文件夹所在文件夹中的 qc_history.sqlite）。"
+
+
+@cli.command()
+@click.option("--year", "-y", type=click.IntRange(2000, 2100), required=True, help="要预填的评价年度，如 2027。")
+@click.option("--settings", type=click.Path(dir_okay=False),
+              help="该年度的设置文件（应报送单位名单、历年数据库位置；默认 input/settings.yaml）。")
+@click.option("--history", type=click.Path(dir_okay=False), help=_HISTORY_HELP)
+@click.option("--to", "to_dir", default="prefilled", show_default=True, type=click.Path(file_okay=False),
+              help="预填评分表保存目录。")
+def prefill(year: int, settings: str | None, history: str | None, to_dir: str) -> None:
+    """按历年数据为每个单位生成预填的评分表（基本信息和三年数据中往年的数值）。"""
+    from qc_batch.history.prefill import prefill as write_prefilled
+
+    conf = _settings(settings, required=False)
+    if conf is not None and conf.year != year:
+        click.echo(f"注意：设置文件 {conf.source} 为 {conf.year} 年度，按其中的应报送单位名单和参考值预填 {year} 年度")
+    db = _history_db(settings, history)
+    try:
+        written = write_prefilled(year, Path(to_dir), history=db, expected=conf.expected_units if conf else (),
+                                  policy=conf.policy if conf else None)
+    except OSError as exc:
+        raise UserError(f"无法写入 {to_dir}：{exc.strerror or exc}", EXIT_IO) from None
+    filled = sum(1 for w in written if w.sources)
+    click.echo(f"已生成 {len(written)} 份 {year} 年度预填评分表：{to_dir}/（其中 {filled} 份带有往年数据，"
+               f"来源见单元格批注）")
+
+
+@cli.command()
+@click.argument("workbooks", nargs=-1, required=True, type=click.Path(dir_okay=False, exists=True), metavar="工作簿...")
+@click.option("--to", "to_dir", default="migrated", show_default=True, type=click.Path(file_okay=False),
+              help="迁移后评分表保存目录。")
+def migrate(workbooks: tuple[str, ...], to_dir: str) -> None:
+    """把旧版模板填写的评分表迁移到现行模板，并列出未能迁移的内容。"""
+    from qc_batch.history.migrate import migrate_workbook
+
+    failed = 0
+    for wbk in workbooks:
+        try:
+            m = migrate_workbook(Path(wbk), Path(to_dir))
+        except UserError as exc:
+            click.echo(f"未迁移：{exc.message}", err=True)
+            failed += 1
+            continue
+        except OSError as exc:
+            raise UserError(f"无法写入 {to_dir}：{exc.strerror or exc}", EXIT_IO) from None
+        click.echo(f"{Path(wbk).name} → {m.target}：迁移 {len(m.mapped)} 个单元格，未能迁移 {len(m.unmapped)} 个，"
+                   f"需补填 {len(m.not_in_old)} 个填报项（说明见 {m.target.stem}说明.md）")
+        for name, value, why in m.unmapped:
+            click.echo(f"  未迁移 {name}（{value}）：{why}")
+    if failed:
+        raise UserError(f"{failed} 个文件未能迁移", EXIT_IO)
+
+
+@cli.command()
+@click.option("--settings", type=click.Path(dir_okay=False), help="设置文件（其中的 history: 指定数据库位置）。")
+@click.option("--history", "history_file", type=click.Path(dir_okay=False), help=_HISTORY_HELP)
+@click.option("--export", "export_file", type=click.Path(dir_okay=False),
+              help="把历年明细（单位、年度、阶段、指标、得分和填报值）导出为 .xlsx 或 .csv。")
+def history(settings: str | None, history_file: str | None, export_file: str | None) -> None:
+    """查看历年数据库，或导出历年明细表。"""
+    from qc_batch.history.frames import export, summary
+
+    db = _history_db(settings, history_file)
+    for line in summary(db):
+        click.echo(line)
+    if export_file:
+        rows = export(db, Path(export_file))
+        click.echo(f"已导出 {rows} 行历年明细：{export_file}")
 
 
 def _printer(quiet: bool):
@@ -370,8 +459,8 @@ def _summary(result, out: Path, charts: bool = True) -> None:
 
     for line in summary_lines(result):  # 现场评审: review files, stage, verified values not applied
         click.echo(line)
-    click.echo(f"汇总表：{out / paths.COMPARISON}")
-    click.echo(f"各单位审核报告：{out / paths.REPORTS_DIR}（索引 {out / paths.INDEX}）；"
+    click.echo(f"汇总表：{out / paths.COMPARISON}；全省汇总（Word）：{out / paths.SUMMARY}")
+    click.echo(f"各单位审核报告（Word 和 Markdown）：{out / paths.REPORTS_DIR}（索引 {out / paths.INDEX}）；"
                f"退回修改表：{out / paths.RETURNED_DIR}")
     click.echo(f"机读结果：{out / paths.RESULTS}")
     if not charts:

@@ -66,7 +66,8 @@ class SampleSet:
 
 
 def _units() -> list[tuple[str, str, str]]:
-    return [(p, "市州", "") for p in hunan()] + [(c, "县市区", p) for c, p in COUNTIES]
+    r = load_rubric()
+    return [(p, r.city_level, "") for p in hunan()] + [(c, r.county_level, p) for c, p in COUNTIES]
 
 
 def _evidence(unit: str, code: str, rng: random.Random) -> str:
@@ -77,7 +78,7 @@ def _evidence(unit: str, code: str, rng: random.Random) -> str:
 def _value(inp: Input, unit: str, level: str, s: float, rng: random.Random) -> Any:
     """A plausible raw cell value for ``inp`` for a unit of strength ``s``."""
     good = rng.random() < s
-    big = level == "市州"
+    big = level == load_rubric().city_level
     code = inp.code
     if inp.kind == "bool":
         if code == "3.5.b1":
@@ -280,7 +281,7 @@ smtp:
 
 
 def settings_text(year: int) -> str:
-    units = _units() + [(u, "县市区", p) for u, p in NOT_SUBMITTED]
+    units = _units() + [(u, load_rubric().county_level, p) for u, p in NOT_SUBMITTED]
     expected = "\n".join(
         f"  - {{unit: {u}, level: {lvl}" + (f", parent: {p}}}" if p else "}") for u, lvl, p in units
     )

@@ -341,15 +341,18 @@ _HISTORY_HELP = "历年数据库文件（默认：设置文件中的 history:，
 
 
 @cli.command()
-@click.option("--year", "-y", type=click.IntRange(2000, 2100), required=True, help="要预填的评价年度，如 2027。")
+@click.option("--year", "-y", type=click.IntRange(2000, 2100), help="要预填的评价年度（必填），如 2027。")
 @click.option("--settings", type=click.Path(dir_okay=False),
               help="该年度的设置文件（应报送单位名单、历年数据库位置；默认 input/settings.yaml）。")
 @click.option("--history", type=click.Path(dir_okay=False), help=_HISTORY_HELP)
 @click.option("--to", "to_dir", default="prefilled", show_default=True, type=click.Path(file_okay=False),
               help="预填评分表保存目录。")
-def prefill(year: int, settings: str | None, history: str | None, to_dir: str) -> None:
+def prefill(year: int | None, settings: str | None, history: str | None, to_dir: str) -> None:
     """按历年数据为每个单位生成预填的评分表（基本信息和三年数据中往年的数值）。"""
     from qc_batch.history.prefill import prefill as write_prefilled
+
+    if year is None:
+        raise UserError("请用 --year 指定要预填的评价年度，如 --year 2027", EXIT_USAGE)
 
     conf = _settings(settings, required=False)
     if conf is not None and conf.year != year:

@@ -49,8 +49,9 @@ def fact_value(v: Any) -> Any:
 
 
 def ranks_by_total(units: Sequence[Any]) -> dict[int, tuple[int | None, int]]:
-    """Rank by total within each level (competition ranking, vetoed units unranked):
-    index in ``units`` -> (rank, number of ranked units of that level)."""
+    """Rank by total within each level, as the reports rank (by the exact total, units whose
+    totals round alike sharing a rank; vetoed units unranked): index in ``units`` -> (rank,
+    number of ranked units of that level)."""
     by_level: dict[str, list[int]] = defaultdict(list)
     for k, u in enumerate(units):
         if not u.score.vetoed:
@@ -61,7 +62,7 @@ def ranks_by_total(units: Sequence[Any]) -> dict[int, tuple[int | None, int]]:
         ks.sort(key=lambda k: -units[k].score.exact_total)
         for pos, k in enumerate(ks):
             prev = ks[pos - 1] if pos else None
-            same = prev is not None and units[prev].score.exact_total == units[k].score.exact_total
+            same = prev is not None and units[prev].score.total == units[k].score.total  # as the reports rank
             out[k] = (out[prev][0] if same else pos + 1, len(ks))
     return out
 

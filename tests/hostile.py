@@ -129,6 +129,11 @@ def surrogate_escape(src: Path, dst: Path) -> Path:
     return set_cells(src, dst, {RUBRIC.indicators[0].evidence_name: inline("文件_xD800_清单")})
 
 
+def raw_escape(src: Path, dst: Path) -> Path:
+    """A raw ESC byte in the XML: not well-formed, Excel refuses the file."""
+    return set_cells(src, dst, {"QC_UNIT": b'<c r="{r}" t="inlineStr"><is><t>\xe9\x95\xbf\x1b[31m</t></is></c>'})
+
+
 def surrogate_charref(src: Path, dst: Path) -> Path:
     xml = b'<c r="{r}" t="inlineStr"><is><t>\xe6\x96\x87&#xD800;</t></is></c>'
     return set_cells(src, dst, {RUBRIC.indicators[0].evidence_name: xml})
@@ -195,7 +200,9 @@ def unit_million_chars(src: Path, dst: Path) -> Path:
 
 
 def escapes_in_names(src: Path, dst: Path) -> Path:
-    return set_cells(src, dst, {"QC_UNIT": inline("长沙\x1b[31m市_x001B_"), "QC_EMAIL": inline("a@b.cn\r\nBcc: x@y.cn")})
+    """ESC and CR LF as Excel writes them in a cell (_x001B_, _x000D__x000A_); a raw ESC is not XML."""
+    return set_cells(src, dst, {"QC_UNIT": inline("长沙_x001B_[31m市_x001B_[0m"),
+                                "QC_EMAIL": inline("a@b.cn_x000D__x000A_Bcc: x@y.cn")})
 
 
 def rtl_override_name(src: Path, dst: Path) -> Path:
@@ -280,6 +287,7 @@ HOSTILE: dict[str, tuple[Callable[[Path], Path], str]] = {
     "单位名百万字.xlsx": (unit_million_chars, "HEADER_NAME_TOO_LONG"),
     "转义序列.xlsx": (escapes_in_names, "+HEADER_NAME_NORMALISED"),
     "从右到左.xlsx": (rtl_override_name, "+HEADER_NAME_NORMALISED"),
+    "原始ESC字节.xlsx": (raw_escape, "FILE_CORRUPT"),
     "输入格公式.xlsx": (formula_in_input, "+INPUT_FORMULA"),
     "未来日期.xlsx": (future_date, "+DATE_IN_FUTURE"),
     "改名的xls.xlsx": (xls_renamed, "FILE_OLD_FORMAT"),

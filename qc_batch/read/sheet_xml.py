@@ -35,6 +35,7 @@ MAIN_NS = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _T = re.compile(rb"<t(?:\s[^<>]*)?(?:/>|>([^<]*)</t>)")
 _T_OPEN = re.compile(rb"<t[\s/>]")
 _RPH = re.compile(rb"<rPh(?:\s[^<>]*)?>.*?</rPh>|<rPh(?:\s[^<>]*)?/>", re.S)
+_ILLEGAL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _PREFIXED = re.compile(rb"<[A-Za-z_][\w.\-]*:")
 _CELL_TAG = re.compile(rb'<c r="[A-Z]{1,3}[1-9][0-9]{0,6}"((?:\s+[A-Za-z_][\w.:\-]*="[^"<>&]*")*)\s*(/?)>')
 _CELL_START = re.compile(rb"<c[\s/>]")
@@ -110,6 +111,8 @@ def _check_part(xml: bytes, root: bytes) -> int:
     decl_end = xml.find(b"?>") + 2 if xml.startswith((b"<?xml", b"\xef\xbb\xbf<?xml")) else 0
     if b"<!" in xml or xml.find(b"<?", decl_end) >= 0:
         raise NotPlain  # a DTD, comment, CDATA or processing instruction anywhere
+    if _ILLEGAL.search(xml):
+        raise NotPlain  # a control character XML does not allow: not well-formed, the full parser says so
     start = xml.find(b"<" + root, decl_end)
     if start < 0 or xml[decl_end:start].strip() or xml[start + len(root) + 1:start + len(root) + 2] not in b" \t\r\n>":
         raise NotPlain

@@ -442,3 +442,12 @@ def test_the_verified_value_counts_where_an_earlier_year_has_one(tmp_path):
         assert len(hits) == expected
         assert all("专家核定值" in f.message for f in hits)
         assert result.history.previous[result.units[0].id].stage == "final"
+
+
+def test_migration_refuses_an_unsafe_or_foreign_file_in_chinese(tmp_path):
+    bomb = wb.with_dtd_bomb(wb.write_filled(tmp_path / "ok.xlsx", wb.unit_values(0)), tmp_path / "bomb.xlsx")
+    (tmp_path / "notes.xlsx").write_text("这不是工作簿", encoding="utf-8")
+    res = CliRunner().invoke(cli, ["migrate", str(bomb), str(tmp_path / "notes.xlsx"), "--to", str(tmp_path / "m")])
+    assert res.exit_code == 4 and "Traceback" not in res.output
+    assert "未迁移：bomb.xlsx" in res.output and "未迁移：notes.xlsx" in res.output and "2 个文件未能迁移" in res.output
+    assert not (tmp_path / "m").exists()

@@ -26,7 +26,7 @@ from qc_batch.engine.scoring import Policy
 from qc_batch.errors import EXIT_IO, UserError
 from qc_batch.read import cells
 from qc_batch.read.sheet_data import cached_results, interpret
-from qc_batch.read.workbook import WorkbookError, check_size
+from qc_batch.read.workbook import WorkbookError, read_workbook
 from qc_batch.rubric.model import Rubric, load_rubric
 from qc_batch.sheet import names as sn
 from qc_batch.sheet.writer import Fill, build, write_score_sheet
@@ -81,11 +81,12 @@ def _table_text(v: Any) -> str:
 
 
 def read_named_cells(path: Path) -> dict[str, Any]:
-    """Every workbook-scoped defined name of one cell, with that cell's value (openpyxl)."""
+    """Every workbook-scoped defined name of one cell, with that cell's value: read with openpyxl
+    (which reads any workbook's names and cells) once the batch's reader has found it safe."""
     import openpyxl
 
     try:
-        check_size(path.stat().st_size)
+        read_workbook(path, {})  # the batch's own checks first: size, zip bombs, XML with DTDs, encryption
         wb = openpyxl.load_workbook(path, data_only=True)
     except WorkbookError as exc:
         raise UserError(f"{path.name}：{exc.message}", EXIT_IO) from None

@@ -10,6 +10,7 @@ grouped for reading, and the pass-line view (which findings could flip
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -19,8 +20,17 @@ from qc_batch.batch.run import BatchResult, UnitResult
 from qc_batch.codes import ERROR, NOTE, WARNING
 from qc_batch.engine.audit import fmt_points
 from qc_batch.engine.findings import Finding
-from qc_batch.engine.scoring import STATUS_FAIL, STATUS_PASS, STATUS_VETO, IndicatorScore, exact_max, exact_sum
+from qc_batch.engine.scoring import (
+    STATUS_FAIL,
+    STATUS_PASS,
+    STATUS_VETO,
+    IndicatorScore,
+    exact_max,
+    exact_sum,
+    indicator_values,
+)
 from qc_batch.history.view import report_previous
+from qc_batch.outputs.condition_text import computed_text, tier_choice
 from qc_batch.outputs.review_report import report_review
 from qc_batch.read.cells import shown
 from qc_batch.rubric import expr
@@ -76,7 +86,13 @@ def peer_stats(b: BatchResult) -> dict[str, Peers]:
 
 
 def input_names(ind: Indicator) -> dict[str, str]:
-    return {i.id: f"“{i.full_label}”" for i in ind.inputs}
+    """What a condition calls each input: its label in quotes (quotes inside it made single)."""
+    return {i.id: "“" + i.full_label.replace("“", "‘").replace("”", "’") + "”" for i in ind.inputs}
+
+
+def input_units(ind: Indicator) -> dict[str, str]:
+    """The unit written after a number an input is compared with (percents: "%")."""
+    return {i.id: "%" for i in ind.inputs if i.kind == "pct"}
 
 
 def part_text(ind: Indicator, part: Part) -> str:
@@ -101,14 +117,14 @@ def _part_text(ind: Indicator, part: Part) -> str:
         case = part.cases[0]
         if isinstance(case.when, expr.Var):
             return ind.input(case.when.name).label
-        return expr.render(case.when, input_names(ind))
+        return expr.render(case.when, input_names(ind), units=input_units(ind))
     return part.code
 
 
 def _how_to_earn(ind: Indicator, part: Part) -> str:
     case = part.cases[0]
-    rank = expr.render(part.rank_by, input_names(ind)) if part.rank_by is not None else ""
-    text = expr.render(case.when, input_names(ind), rank)
+    rank = expr.render_value(part.rank_by, input_names(ind)) if part.rank_by is not None else ""
+    text = expr.render(case.when, input_names(ind), rank, input_units(ind))
     if isinstance(case.when, expr.Var):
         text = f"{input_names(ind)[case.when.name]}为“是”"
     return text
@@ -136,15 +152,16 @@ def entered(u: UnitResult, ind: Indicator) -> list[dict[str, str]]:
 STATUS_WORDS = {"zero": "条件未满足", "unknown": "缺少或无法识别所需数据", "partial": "部分得分"}
 
 
-def lost_parts(u: UnitResult, ind: Indicator, s: IndicatorScore) -> list[dict[str, Any]]:
+def lost_parts(u: UnitResult, ind: Indicator, s: IndicatorScore,
+               refs: Mapping[str, Fraction | None] | None = None) -> list[dict[str, Any]]:
     out = []
     if ind.is_tier:
         inp = ind.inputs[0]
         better = [o for o in inp.options if o.points > s.points]
         if better:
             best = max(better, key=lambda o: o.points)
-            chosen = s.option.display if s.option else "未选择"
-            out.append({"what": f"当前档次：{chosen}", "lost": fmt_points(Fraction(best.points) - s.points),
+            out.append({"what": tier_choice(ind, s.option.letter if s.option else None),
+                        "lost": fmt_points(Fraction(best.points) - s.points),
                         "why": "档次未达最高档" if s.option else "未选择档次",
                         "earn": f"达到“{best.display}”"})
         return out
@@ -153,6 +170,8 @@ def lost_parts(u: UnitResult, ind: Indicator, s: IndicatorScore) -> list[dict[st
         if ps.status == "na" or lost <= 0:
             continue
         why = STATUS_WORDS.get(ps.status, "")
+        if ps.status in ("zero", "partial"):
+            why = computed_text(ps.part, indicator_values(ind, u.sheet.data.facts), refs or {}) or why
         if ps.part.is_ranked:
             st = u.standings.get(ps.part.code)
             if st is not None and st.rank is not None:
@@ -236,7 +255,8 @@ def unit_view(b: BatchResult, u: UnitResult, peers: dict[str, Peers]) -> dict[st
             continue
         lost.append({"code": ind.code, "title": ind.title, "max": ind.max, "points": fmt_points(isc.points),
                      "lost": fmt_points(isc.lost), "lost_value": isc.lost, "method": ind.method,
-                     "entered": entered(u, ind), "parts": lost_parts(u, ind, isc), "expert": ind.expert})
+                     "entered": entered(u, ind), "parts": lost_parts(u, ind, isc, b.settings.policy.refs),
+                     "expert": ind.expert})
     lost.sort(key=lambda x: (-x["lost_value"], [int(n) for n in x["code"].split(".")]))
     sections = []
     for key, title, members in AUDIT_SECTIONS:

@@ -346,9 +346,21 @@ _ARITH_ZH = {"+": "+", "-": "−", "*": "×", "/": "÷"}
 _PREC = {"+": 1, "-": 1, "*": 2, "/": 2}
 
 
-def render(node: Node, names: Mapping[str, str], rank_text: str = "") -> str:
-    """A Chinese reading of ``node`` for reports; ``names`` maps input ids to
-    what to call them (e.g. the input code ``1.3.a``)."""
+def render_value(node: Node, names: Mapping[str, str]) -> str:
+    """A Chinese reading of the value expression ``node`` (a figure, not a condition)."""
+    return _renderer(names, "", {})(node)
+
+
+def render(node: Node, names: Mapping[str, str], rank_text: str = "",
+           units: Mapping[str, str] | None = None) -> str:
+    """A Chinese reading of the condition ``node`` for reports; ``names`` maps input ids to
+    what to call them (e.g. the input code ``1.3.a``); ``rank_text`` names the figure a
+    ranking band ranks (see :func:`render_value`); ``units`` gives an input's unit ("%"),
+    written after a number it is compared with."""
+    return _bool_text(node, _renderer(names, rank_text, units or {}))
+
+
+def _renderer(names: Mapping[str, str], rank_text: str, units: Mapping[str, str]):
 
     def fmt_num(v: Fraction) -> str:
         if v.denominator == 1:
@@ -377,7 +389,12 @@ def render(node: Node, names: Mapping[str, str], rank_text: str = "") -> str:
             word = "较大者" if n.name == "max" else "较小者"
             return f"{'、'.join(r(a) for a in n.args)}中的{word}"
         if isinstance(n, Compare):
-            return f"{r(n.left)} {_OP_ZH[n.op]} {r(n.right)}"
+            if isinstance(n.left, Ref) and n.op == ">=" and isinstance(n.right, Num) and n.right.value == 0:
+                return f"省局已提供{REFERENCES[n.left.name].label}"  # the guard that the value is given
+            right = r(n.right)
+            if isinstance(n.left, Var) and isinstance(n.right, Num) and units.get(n.left.name):
+                right += units[n.left.name]
+            return f"{r(n.left)} {_OP_ZH[n.op]} {right}"
         if isinstance(n, Var):
             return names.get(n.name, n.name)
         if isinstance(n, And):
@@ -391,7 +408,7 @@ def render(node: Node, names: Mapping[str, str], rank_text: str = "") -> str:
             return f"并非（{r(n.item)}）"
         raise ExprError(f"unknown node {n!r}")  # pragma: no cover
 
-    return _bool_text(node, r)
+    return r
 
 
 def _bool_text(n: Node, r) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -27,9 +26,11 @@ from qc_batch.batch.ingest import FileEntry, Sheet, discover, process_file, reso
 from qc_batch.codes import REJECTED
 from qc_batch.engine.audit import cross_unit_findings, indicator_findings, name_findings
 from qc_batch.engine.findings import Finding, sort_key
+from qc_batch.engine.numbers import to_float
 from qc_batch.engine.ranking import Entrant, Standing, rank_all
 from qc_batch.engine.scoring import UnitScore, rank_values, rescore_ranked
 from qc_batch.history.audit import across_years
+from qc_batch.read.screen import clean_name
 from qc_batch.rubric.model import Rubric, load_rubric
 from qc_batch.settings import ExpectedUnit, Settings
 
@@ -110,8 +111,9 @@ def read_all(paths: Sequence[Path], settings: Settings, workers: int | None = No
 
 
 def safe_file_stem(text: str, limit: int = 60) -> str:
-    """A name safe on Windows and Linux: no separators, reserved characters or names."""
-    text = unicodedata.normalize("NFKC", text)
+    """A name safe on Windows and Linux: no separators, reserved characters or names, and no
+    invisible characters (a right-to-left override cannot disguise an attachment's type)."""
+    text = clean_name(text)
     text = re.sub(r'[\x00-\x1f\x7f<>:"/\\|?*]', "_", text)
     text = re.sub(r"\s+", " ", text).strip(" .")
     if text.upper().split(".")[0] in {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
@@ -155,7 +157,7 @@ def _rank_notes(rubric: Rubric, standings: dict[str, Standing]) -> list[Finding]
                                                  band=BAND_LABELS[st.band], front=st.front_cut,
                                                  after_front=st.front_cut + 1, middle=st.middle_cut)
             out.append(Finding(codes.RANKED_ITEM.code, text, ind.code, part.code,
-                               value="" if st.value is None else f"{float(st.value):.6g}"))
+                               value="" if st.value is None else f"{to_float(st.value):.6g}"))
     return out
 
 

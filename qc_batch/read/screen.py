@@ -13,6 +13,7 @@
   name (:data:`MAX_NAME_CHARS`) refuses the file (``HEADER_NAME_TOO_LONG``).
 - A 填报日期 after the day of the run is flagged (``DATE_IN_FUTURE``) and does not make a
   workbook win a duplicate (:func:`effective_date`).
+- One-line header fields (联系人, 电话, 邮箱) lose line breaks, tabs and control characters.
 - File names are listed in a spelling that can always be printed and encoded
   (:func:`display_name`).
 """
@@ -29,7 +30,7 @@ from typing import Any
 
 from qc_batch import codes
 from qc_batch.engine.findings import Finding
-from qc_batch.read.cells import shown
+from qc_batch.read.cells import clean_text, shown
 from qc_batch.rubric.model import Rubric
 from qc_batch.sheet import names as sn
 
@@ -137,6 +138,9 @@ def screen(rubric: Rubric, values: Mapping[str, Any], formulas: Mapping[str, tup
             codes.INPUT_FORMULA.message(label=label, formula=shown(formula) or "（共享公式）",
                                         cached="空白" if cached is None else f"“{shown(cached)}”"),
             ind, inp, cells.get(name, ""), shown(cached) if cached is not None else ""))
+    for h in sn.HEADER_FIELDS:  # one-line fields: no line breaks or tabs reach a mail header or a terminal
+        if h.kind in ("text", "email") and isinstance(out.get(h.name), str):
+            out[h.name] = clean_text(out[h.name], lines=False)
     for name in NAME_FIELDS:
         value = out.get(name)
         if not isinstance(value, str):

@@ -337,3 +337,13 @@ def test_a_batch_without_accepted_units_still_writes_every_sheet(sample_result, 
     assert book.sheetnames == [*SHEETS, charts.DATA_SHEET]
     assert book["总排名"].max_row == 2 and book["文件清单"].max_row == 2 + len(empty.files) + len(empty.not_submitted)
     assert book["图表"]["A3"].value == "没有可绘制的单位。"
+
+
+def test_file_reasons_show_their_titles_with_their_codes(sample_result, books):
+    ws = load(books["sample"])["文件清单"]
+    heads = [c.value for c in ws[2]]
+    shown = {r[0].value: r[heads.index("原因类别")].value for r in ws.iter_rows(min_row=3) if r[0].value}
+    for f in sample_result.files:
+        if f.reason_code:
+            assert shown[f.file] == f"{codes.get(f.reason_code).title}（{f.reason_code}）"
+    assert any(f.reason_code for f in sample_result.files)

@@ -11,6 +11,8 @@ from qc_batch.outputs.comparison.table import ANY, Column, Formats, Page, Table,
 SHEET = "文件清单"
 NOT_SUBMITTED = "未提交"
 NOT_SUBMITTED_REASON = "设置文件中列为应报送单位，但没有收到受理的工作簿"
+#: the 原因类别 column: the reason's Chinese title, then its code (as results.json has it)
+REASONS = {c.code: f"{c.title}（{c.code}）" for c in codes.file_reasons()}
 SHA_SHOWN = 16  # hex digits of the SHA-256 shown (results.json has all of them)
 
 
@@ -31,7 +33,7 @@ class FileRow:
 
 def rows(b: BatchResult) -> list[FileRow]:
     out = [FileRow(f.file, codes.STATUS_LABELS[f.status],
-                   codes.get(f.reason_code).title if f.reason_code in codes.CATALOGUE else "", f.reason,
+                   REASONS.get(f.reason_code, f.reason_code), f.reason,
                    f.unit, f.level, f.year, f.date, f.superseded_by, f.size, f.sha256[:SHA_SHOWN])
            for f in b.files]
     out += [FileRow(outcome=NOT_SUBMITTED, reason=NOT_SUBMITTED_REASON, unit=e.unit, level=e.level)
@@ -45,7 +47,7 @@ def columns() -> list[Column]:
     return [
         Column("文件", 30, lambda r: r.file, "wrap"),
         Column("结果", 9, lambda r: r.outcome, "center", cond=outcome),
-        Column("原因类别", 16, lambda r: r.reason_title, "wrap"),
+        Column("原因类别", 20, lambda r: r.reason_title, "wrap"),
         Column("原因", 48, lambda r: r.reason, "wrap"),
         Column("单位", 14, lambda r: r.unit),
         Column("层级", 7, lambda r: r.level, "center"),

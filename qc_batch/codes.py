@@ -132,7 +132,7 @@ REFERENCE_MISSING = _f(
     "the settings lack a national reference value the indicator needs")
 RANKED_ITEM = _f(
     "RANKED_ITEM", NOTE, "排名项按同级单位比较", "ranking",
-    "{part}：在 {peers} 个同级单位中排第 {rank} 名（{band}；前 {front} 名为前列，第 {after_front}～{middle} 名为中游）",
+    "{part}：在 {peers} 个同级单位中排第 {rank} 名（{band}；{rule}）",
     "rank, peers and band of a ranking item")
 FORMULA_OVERWRITTEN = _f(
     "FORMULA_OVERWRITTEN", NOTE, "公式单元格被改写", "other",

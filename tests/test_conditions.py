@@ -67,3 +67,21 @@ def test_a_threshold_part_shows_the_figure_reached():
     values = {"a": Fraction(99996, 100), "b": Fraction(1000000)}
     assert computed_text(part, values, {}) == "按填报值计算为 0.99996，得满分需 ≥ 1"
     assert figure(Fraction(99999, 100000)) == "0.99999"
+
+
+def test_ranking_rule_reads_right_for_any_number_of_peers():
+    """Issue 12: with one peer the note said '第 2～1 名为中游'."""
+    from qc_batch.batch.run import band_rule
+    from qc_batch.engine.ranking import Standing, cut_offs
+
+    def rule(n: int) -> str:
+        front, middle = cut_offs(n, Fraction(1, 3))
+        return band_rule(Standing(Fraction(1), 1, n, "front", front, middle))
+
+    assert rule(1) == "前 1 名为前列，没有中游名次"
+    assert rule(2) == "前 1 名为前列，第 2 名为中游"
+    assert rule(14) == "前 5 名为前列，第 6～10 名为中游"
+    for n in range(1, 60):
+        front, middle = cut_offs(n, Fraction(1, 3))
+        text = rule(n)
+        assert f"第 {front + 1}～{middle} " not in text or front + 1 < middle, text

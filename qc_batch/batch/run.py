@@ -143,6 +143,16 @@ def ranked_parts(rubric: Rubric) -> list[str]:
     return [p.code for ind in rubric.indicators for p in ind.parts if p.is_ranked]
 
 
+def band_rule(st: Standing) -> str:
+    """Which ranks are 前列 and 中游 among these peers (with one peer there is no 中游)."""
+    front, middle = st.front_cut, st.middle_cut
+    if middle > front + 1:
+        return f"前 {front} 名为前列，第 {front + 1}～{middle} 名为中游"
+    if middle == front + 1:
+        return f"前 {front} 名为前列，第 {middle} 名为中游"
+    return f"前 {front} 名为前列，没有中游名次"
+
+
 def _rank_notes(rubric: Rubric, standings: dict[str, Standing]) -> list[Finding]:
     out = []
     for ind in rubric.indicators:
@@ -154,8 +164,7 @@ def _rank_notes(rubric: Rubric, standings: dict[str, Standing]) -> list[Finding]
                 text = f"{part.label or part.code}：未填写可比较的数据，无法排名，按不得分计"
             else:
                 text = codes.RANKED_ITEM.message(part=part.label or part.code, peers=st.peers, rank=st.rank,
-                                                 band=BAND_LABELS[st.band], front=st.front_cut,
-                                                 after_front=st.front_cut + 1, middle=st.middle_cut)
+                                                 band=BAND_LABELS[st.band], rule=band_rule(st))
             out.append(Finding(codes.RANKED_ITEM.code, text, ind.code, part.code,
                                value="" if st.value is None else f"{to_float(st.value):.6g}"))
     return out

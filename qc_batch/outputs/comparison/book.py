@@ -15,6 +15,7 @@ from qc_batch import __version__
 from qc_batch.batch.run import BatchResult, UnitResult
 from qc_batch.outputs.comparison import about, audit_sheets, charts, files, ranking, routine, scores
 from qc_batch.outputs.comparison.table import Formats, Page
+from qc_batch.outputs.history_sheet import SHEET as HISTORY_SHEET
 from qc_batch.outputs.history_sheet import write_history_sheet
 from qc_batch.outputs.report_data import ReportSet
 from qc_batch.outputs.review_outputs import write_review_sheets
@@ -69,7 +70,8 @@ def write_comparison(path: Path, b: BatchResult, rs: ReportSet, generated_at: st
     chart_sheet = charts.add_sheet(wb, fmts, page)
     scores.write_indicators(wb, fmts, page, b, units)
     scores.write_groups(wb, fmts, page, b, rs, units)
-    write_history_sheet(wb, b)  # 历年: the earlier years, from the history database (when it has them)
+    if write_history_sheet(wb, b):  # 历年: the earlier years, from the history database (when it has them)
+        page.setup(wb.get_worksheet_by_name(HISTORY_SHEET), HISTORY_SHEET)  # A4, header, footer, page numbers
     audit_sheets.write(wb, fmts, page, units)
     routine.write(wb, fmts, page, b, units)
     files.write(wb, fmts, page, b)

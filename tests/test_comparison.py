@@ -20,8 +20,8 @@ from openpyxl.utils import get_column_letter
 
 from qc_batch import codes
 from qc_batch.batch.run import BatchResult, UnitResult, run_batch
+from qc_batch.outputs import stage
 from qc_batch.outputs.comparison import about, audit_sheets, charts, files, ranking, routine, scores, write_comparison
-from qc_batch.outputs.comparison import book as book_module
 from qc_batch.outputs.comparison.table import LINE_HEIGHT, NUMBER, Column, Formats, Page, text_lines, write_table_sheet
 from qc_batch.outputs.report_data import ReportSet, peer_stats, summary_view
 from qc_batch.rubric.expr import REFERENCES
@@ -291,12 +291,12 @@ def test_about_sheet_has_no_repeated_text_numbers_for_references_and_local_time(
 
 
 def test_local_time_and_stage():
-    assert book_module.local_time("2026-06-30T18:30:00+00:00") == "2026-07-01 02:30"
-    assert book_module.local_time("2026-06-30T18:30:00") == "2026-07-01 02:30"  # no offset: UTC
+    assert stage.local_time("2026-06-30T18:30:00+00:00") == "2026-07-01 02:30"
+    assert stage.local_time("2026-06-30T18:30:00") == "2026-07-01 02:30"  # no offset: UTC
     b = types.SimpleNamespace()
-    assert book_module.stage_label(b) == "资料评审"
+    assert stage.stage_label(b) == "资料评审"
     b.stage = "final"
-    assert book_module.stage_label(b) == "现场评审后"
+    assert stage.stage_label(b) == "资料评审＋现场评审"
 
 
 def test_final_stage_is_named_in_every_title(sample_result, tmp_path):
@@ -304,7 +304,7 @@ def test_final_stage_is_named_in_every_title(sample_result, tmp_path):
     final.stage = "final"
     book = load(write(final, tmp_path / "final.xlsx"))
     for name in SHEETS:
-        assert "现场评审后" in book[name]["A1"].value
+        assert "资料评审＋现场评审" in book[name]["A1"].value
 
 
 # -- LibreOffice -------------------------------------------------------------------------------------

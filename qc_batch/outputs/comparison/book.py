@@ -19,28 +19,7 @@ from qc_batch.outputs.history_sheet import SHEET as HISTORY_SHEET
 from qc_batch.outputs.history_sheet import write_history_sheet
 from qc_batch.outputs.report_data import ReportSet
 from qc_batch.outputs.review_outputs import write_review_sheets
-
-#: the stage of the evaluation the batch result is at (``BatchResult.stage``), in words
-STAGES = {"document": "资料评审", "final": "现场评审后"}
-DEFAULT_STAGE = "document"
-#: Asia/Shanghai: China Standard Time, UTC+8 all year (no daylight saving since 1991)
-LOCAL = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
-
-
-def stage_label(b: BatchResult) -> str:
-    stage = getattr(b, "stage", DEFAULT_STAGE)
-    return STAGES.get(stage, str(stage))
-
-
-def local_time(generated_at: str) -> str:
-    """An ISO time (UTC when it has no offset) as local time in the bureau's zone."""
-    try:
-        t = dt.datetime.fromisoformat(generated_at)
-    except ValueError:
-        return generated_at
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=dt.timezone.utc)
-    return t.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M")
+from qc_batch.outputs.stage import local_time, stage_label
 
 
 def page_for(b: BatchResult, generated_at: str) -> Page:

@@ -450,8 +450,11 @@ def test_mail_uses_the_settings_file_the_run_recorded(out, tmp_path, monkeypatch
 def test_word_and_pdf_reports_are_attached_with_names_old_clients_read(out, units, tmp_path):
     reports = out / "reports"
     (reports / "长沙市.docx").write_bytes(b"PK\x03\x04 docx of changsha")
-    (reports / "长沙市.pdf").write_bytes(b"%PDF-1.7 changsha /CreationDate (D:20260101) %%EOF")
+    (reports / "长沙市.pdf").write_bytes(b"%PDF-1.7 changsha /CreationDate (D:20260101) /DocChecksum /11AA22 %%EOF")
     (reports / "湘西土家族苗族自治州.docx").write_bytes(b"PK\x03\x04 docx of xiangxi")
+    (reports / "湘西土家族苗族自治州.pdf").unlink(missing_ok=True)
+    (reports / "株洲市.docx").unlink(missing_ok=True)  # the output of an older run: no Word report
+    (reports / "株洲市.pdf").unlink(missing_ok=True)
     prepared = {p.unit_id: p for p in build_messages(out, load_settings(write_settings(tmp_path)))}
     for uid, names in (("长沙市", ["长沙市_审核报告.docx", "长沙市_审核报告.pdf", "长沙市_审核.xlsx"]),
                        ("湘西土家族苗族自治州", ["湘西土家族苗族自治州_审核报告.docx", "湘西土家族苗族自治州_审核.xlsx"]),
@@ -471,7 +474,7 @@ def test_word_and_pdf_reports_are_attached_with_names_old_clients_read(out, unit
         assert max(len(line) for line in raw.split(b"\r\n")) <= 998
     # the PDF's conversion time does not count as a change of the report
     before = prepared["长沙市"].report_sha256
-    (reports / "长沙市.pdf").write_bytes(b"%PDF-1.7 changsha /CreationDate (D:20270505) %%EOF")
+    (reports / "长沙市.pdf").write_bytes(b"%PDF-1.7 changsha /CreationDate (D:20270505) /DocChecksum /84B2AC %%EOF")
     again = {p.unit_id: p for p in build_messages(out, load_settings(write_settings(tmp_path)))}
     assert again["长沙市"].report_sha256 == before
     (reports / "长沙市.docx").write_bytes(b"PK\x03\x04 docx of changsha, corrected")

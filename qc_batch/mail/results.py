@@ -22,8 +22,9 @@ from qc_batch.mail.config import MailInputError, one_line
 RESULTS = paths.RESULTS
 # docProps/core.xml of a workbook or document holds the time it was saved; it changes on every run
 ZIP_VOLATILE = frozenset({"docProps/core.xml"})
-# the parts of a PDF that change on every conversion: creation and modification time, the file identifier
-_PDF_VOLATILE = re.compile(rb"/(?:CreationDate|ModDate)\s*\([^)]*\)|/ID\s*\[[^\]]*\]|"
+# the parts of a PDF that change on every conversion: creation and modification time, the file identifier,
+# LibreOffice's checksum over them
+_PDF_VOLATILE = re.compile(rb"/(?:CreationDate|ModDate)\s*\([^)]*\)|/ID\s*\[[^\]]*\]|/DocChecksum\s*/[0-9A-Fa-f]+|"
                            rb"<xmp:(?:CreateDate|ModifyDate|MetadataDate)>[^<]*</xmp:\w+>|"
                            rb"<xmpMM:(?:DocumentID|InstanceID)>[^<]*</xmpMM:\w+>")
 

@@ -139,7 +139,7 @@ def screen(rubric: Rubric, values: Mapping[str, Any], formulas: Mapping[str, tup
                                         cached="空白" if cached is None else f"“{shown(cached)}”"),
             ind, inp, cells.get(name, ""), shown(cached) if cached is not None else ""))
     for h in sn.HEADER_FIELDS:  # one-line fields: no line breaks or tabs reach a mail header or a terminal
-        if h.kind in ("text", "email") and isinstance(out.get(h.name), str):
+        if h.kind in ("text", "email") and h.name not in NAME_FIELDS and isinstance(out.get(h.name), str):
             out[h.name] = clean_text(out[h.name], lines=False)
     for name in NAME_FIELDS:
         value = out.get(name)

@@ -7,8 +7,9 @@ once) is several times faster than parsing every element.
 
 Searching text is only safe when every ``<`` in the searched range starts a real
 element of the spreadsheet namespace, and every cell tag is written the one way
-searched for. So a part is *plain* only when it has, anywhere, no ``<!`` (DTD,
-comment, CDATA) and no ``<?`` after the XML declaration (processing instruction);
+searched for. So a part is *plain* only when it is well-formed XML (checked by expat
+without handlers, at C speed), has, anywhere, no ``<!`` (DTD, comment, CDATA) and no
+``<?`` after the XML declaration (processing instruction);
 declares the main namespace once, as the root's default; and, inside
 ``<sheetData>`` (or the shared strings), has no namespace declaration, no prefixed
 element, no cell tag other than ``<c r="A1" ...>`` with a valid address first, no
@@ -27,6 +28,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from typing import Any
+from xml.parsers import expat
 
 from qc_batch.read.cells import MAX_CELL_CHARS
 
@@ -113,6 +115,10 @@ def _check_part(xml: bytes, root: bytes) -> int:
         raise NotPlain  # a DTD, comment, CDATA or processing instruction anywhere
     if _ILLEGAL.search(xml):
         raise NotPlain  # a control character XML does not allow: not well-formed, the full parser says so
+    try:  # well-formed, as Excel requires (expat without handlers: C speed; no DTD is left to expand)
+        expat.ParserCreate(namespace_separator=" ").Parse(xml, True)
+    except expat.ExpatError:
+        raise NotPlain from None
     start = xml.find(b"<" + root, decl_end)
     if start < 0 or xml[decl_end:start].strip() or xml[start + len(root) + 1:start + len(root) + 2] not in b" \t\r\n>":
         raise NotPlain
@@ -188,11 +194,15 @@ def cell_values(xml: bytes, cells: Iterable[tuple[str, int, int, str]], strings:
     begin, stop = check_plain(xml)
     values: dict[str, Any] = {}
     formulas: dict[str, tuple[str, Any]] = {}
-    for key, _row, _col, address in cells:
-        at = locate(xml, address, begin, stop)
+    pos = begin
+    for key, _row, _col, address in cells:  # in document order: the sheet is scanned about once
+        at = locate(xml, address, pos, stop)
+        if at < 0 and pos > begin:
+            at = locate(xml, address, begin, pos + len(address) + 8)
         if at < 0:
             values[key] = None
             continue
+        pos = at
         tag = _CELL_TAG.match(xml, at)
         if tag is None:
             raise NotPlain

@@ -84,11 +84,13 @@ SOME = {"长沙市", "株洲市", "湘潭市", "岳阳市", "常德市", "娄底
 
 def copy_output(run_output: Path, target: Path, keep: set[str] | None = None) -> Path:
     shutil.copytree(run_output, target, ignore=shutil.ignore_patterns("outbox", LOG_NAME, ".mail.lock"))
+    data = json.loads((target / "results.json").read_text(encoding="utf-8"))
+    for f in data["files"]:  # the sample workbooks stand in for real submissions here
+        f["sample"] = False
     if keep is not None:
-        data = json.loads((target / "results.json").read_text(encoding="utf-8"))
         data["units"] = [u for u in data["units"] if u["id"] in keep]
         assert len(data["units"]) == len(keep)
-        (target / "results.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    (target / "results.json").write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     return target
 
 
@@ -487,6 +489,16 @@ def test_word_and_pdf_reports_are_attached_with_names_old_clients_read(out, unit
     assert [a.get_filename() for a in msg.iter_attachments()][-2:] == ["长沙市_审核报告.md", "长沙市_审核.xlsx"]
     result = invoke(out, write_settings(tmp_path, mail={"attach_markdown": "yes"}))
     assert result.exit_code == 3 and "mail.attach_markdown" in result.stderr
+
+
+def test_sample_data_is_never_mailed(run_output, tmp_path):
+    out = shutil.copytree(run_output, tmp_path / "output", ignore=shutil.ignore_patterns("outbox", LOG_NAME))
+    files = json.loads((out / "results.json").read_text(encoding="utf-8"))["files"]
+    assert all(f["sample"] for f in files if f["status"] != "settings")  # a run of qc-batch sample's workbooks
+    result = invoke(out, write_settings(tmp_path))
+    assert result.exit_code == 0
+    assert "跳过  长沙市：这是 qc-batch sample 生成的示例数据，不是真实报送，不发送" in result.stderr
+    assert "已生成 0 封邮件" in result.stdout and not list((out / "outbox").glob("*.eml"))
 
 
 def test_plain_text_body_reads_as_text():

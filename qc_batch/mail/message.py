@@ -38,6 +38,7 @@ XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.she
 DOCX_TYPE = ("application", "vnd.openxmlformats-officedocument.wordprocessingml.document")
 PDF_TYPE = ("application", "pdf")
 MD_TYPE = ("text", "markdown")
+SAMPLE_PROBLEM = "这是 qc-batch sample 生成的示例数据，不是真实报送，不发送"
 
 
 @dataclass
@@ -248,7 +249,10 @@ def _prepare(u: Mapping[str, Any], out: Path, cfg: MailConfig, when: dt.datetime
 
 def build_messages(output_dir: str | Path, settings: HasSections | MailConfig,
                    now: dt.datetime | None = None) -> list[Prepared]:
-    """One :class:`Prepared` per unit of ``results.json``, in its order (problems included)."""
+    """One :class:`Prepared` per unit of ``results.json``, in its order (problems included).
+
+    A unit scored from sample data (``files[].sample``) gets no message: sample reports go to nobody.
+    """
     cfg = mail_config(settings)
     out = Path(output_dir)
     results = load_results(out)
@@ -257,7 +261,10 @@ def build_messages(output_dir: str | Path, settings: HasSections | MailConfig,
         raise MailSettingsError(f"设置文件的评价年度 {cfg.year} 与 {out / 'results.json'} 的年度 {year} 不一致；"
                                 "请用 --settings 指定本次 qc-batch run 所用的设置文件")
     when = now or dt.datetime.now().astimezone()
-    return [_prepare(u, out, cfg, when) for u in results["units"] if isinstance(u, Mapping)]
+    samples = {f.get("file") for f in results.get("files") or () if isinstance(f, Mapping) and f.get("sample")}
+    return [_prepare(u, out, cfg, when) if u.get("file") not in samples else
+            Prepared(one_line(u.get("id") or ""), one_line(u.get("unit") or ""), problem=SAMPLE_PROBLEM)
+            for u in results["units"] if isinstance(u, Mapping)]
 
 
 def unused_address_book(settings: HasSections | MailConfig, prepared: Iterable[Prepared]) -> list[str]:

@@ -33,8 +33,12 @@ STATUSES = ("不予受理", "合格", BLANK, INCOMPLETE, AWAITING, "不合格")
 NUMERIC = ("pct", "int", "rank", "num")
 
 
-def reference_parts(rubric: Rubric) -> Iterator[tuple[Indicator, Part, str]]:
+def reference_parts(rubric: Rubric) -> tuple[tuple[Indicator, Part, str], ...]:
     """Every part that compares with a national reference value, with the value's key."""
+    return rubric.memo(reference_parts, lambda: tuple(_reference_parts(rubric)))
+
+
+def _reference_parts(rubric: Rubric) -> Iterator[tuple[Indicator, Part, str]]:
     for ind in rubric.indicators:
         for part in ind.parts:
             for ref in dict.fromkeys(r for c in part.cases for r in expr.refs(c.when)):

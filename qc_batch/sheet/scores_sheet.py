@@ -99,6 +99,10 @@ def dropdown_items(inp: Input) -> list[str]:
     """A tier's dropdown options, each short enough to show whole in the 填报值 column:
     the letter and the points first, then the option's text (the full text is in the
     method column and in the cell's prompt). The batch reads an option by its letter."""
+    return inp.memo(dropdown_items, lambda: _dropdown_items(inp))
+
+
+def _dropdown_items(inp: Input) -> list[str]:
     room = SCORE_COLUMNS[COL_VALUE][1] - 2
     out = []
     for o in inp.options:

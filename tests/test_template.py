@@ -233,3 +233,24 @@ def test_instructions_name_the_colours_the_sheet_shows(committed):
     assert "浅黄色" in texts and "橙色" in texts
     assert INPUT_BG == "#FFF2CC" and MISSING_BG == "#F8CBAD"  # light yellow, orange
     assert "\n。" not in texts and "。。" not in texts
+
+
+def test_parts_awaiting_the_national_reference_values_say_so(committed):
+    """Issue 12: the committed template has no reference values; the inputs of the parts that
+    compare with them show 待省局提供全国平均值, and the most the total could become counts them."""
+    from qc_batch.rubric.excel_formula import ref_name
+    from qc_batch.sheet.live import part_inputs, reference_parts
+    from qc_batch.sheet.scores_sheet import AWAITING_TEXT, COL_HINT
+
+    refs = reference_parts(RUBRIC)
+    assert refs
+    for ind, part, ref in refs:
+        assert cell_of(committed, ref_name(ref)).value is None
+        for code in part_inputs(ind, part):
+            cell = cell_of(committed, RUBRIC.input(code).name)
+            hint = cell.parent.cell(cell.row, COL_HINT + 1).value
+            assert AWAITING_TEXT in hint and ref_name(ref) in hint, code
+    upper = str(cell_of(committed, sn.NAME_UPPER_TOTAL).value)
+    assert all(ref_name(ref) in upper for _i, _p, ref in refs)
+    status = str(cell_of(committed, sn.NAME_STATUS).value)
+    assert sn.NAME_UPPER_TOTAL in status and "待省局汇总确定" in status and "尚未填写" in status

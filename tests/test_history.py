@@ -231,7 +231,11 @@ def test_rank_claim_conflict_same_rank_or_beyond_the_units_of_the_level(tmp_path
 
 
 def test_no_rank_claim_conflict_when_ranks_are_distinct(tmp_path):
-    _sheets_with_ranks(tmp_path, [{f"QC_6_3_a{i}": k + 1 for i in range(1, 7)} for k in range(3)])
+    """Without a register or earlier years, a rank above the units that applied is no conflict:
+    the 3 市州 of the batch are not the province's."""
+    ranks = [{f"QC_6_3_a{i}": k + 1 for i in range(1, 7)} for k in range(3)]
+    ranks[2]["QC_6_3_a1"] = 9
+    _sheets_with_ranks(tmp_path, ranks)
     settings = parse_settings(yaml.safe_load(settings_text(Y1, "history: false\n")))
     result = run_batch(tmp_path, settings, workers=1)
     assert not [f for u in result.units for f in u.findings if f.code == "RANK_CLAIM_CONFLICT"]

@@ -192,18 +192,17 @@ def rank_claim_findings(units: Sequence[Any], rubric: Rubric, year: int,
     return out
 
 
-def _level_counts(settings: Any, units: Sequence[Any], records: Sequence[Record]) -> dict[str, tuple[int, str]]:
+def _level_counts(settings: Any, records: Sequence[Record]) -> dict[str, tuple[int, str]]:
     register: dict[str, int] = defaultdict(int)
     for e in getattr(settings, "expected_units", ()):
         register[e.level] += 1
     if register:
         return {lvl: (n, "据应报送单位名单") for lvl, n in register.items()}
+    # else the units of earlier years (not this batch alone: the units that apply are not the province)
     keys: dict[str, set[str]] = defaultdict(set)
     for r in records:
         keys[r.level].add(r.unit_key)
-    for u in units:
-        keys[u.entry.level].add(_key(u))
-    return {lvl: (len(ks), "据历年数据库和本次报送") for lvl, ks in keys.items()}
+    return {lvl: (len(ks), "据历年数据库") for lvl, ks in keys.items()}
 
 
 def _previous(rec: Record, rubric: Rubric) -> Previous:
@@ -230,7 +229,7 @@ def across_years(units: Sequence[Any], settings: Any, input_dir: Path | None, ru
             records = []
         finally:
             conn.close()
-    conflicts = rank_claim_findings(units, rubric, year, _level_counts(settings, units, records))
+    conflicts = rank_claim_findings(units, rubric, year, _level_counts(settings, records))
     for u in units:
         if u.id in conflicts:
             u.findings += conflicts[u.id]

@@ -192,7 +192,7 @@ def test_word_report_page_fonts_and_tables(samples):
 def test_unit_text_cannot_make_fields_links_or_broken_xml(tmp_path):
     folder = tmp_path / "input"
     folder.mkdir()
-    evil = '{ PAGE }<w:fldSimple w:instr="HYPERLINK x"/>**粗**[链接](http://x)\x01\x0b&amp;'
+    evil = '{ PAGE }<w:fldSimple w:instr="x"/>**粗**[链](http://x)&amp;'  # control characters: below
     wb.write_filled(folder / "a.xlsx", wb.unit_values(0, QC_UNIT=evil, QC_CONTACT="http://example.com"))
     wb.write_filled(folder / "b.xlsx", wb.unit_values(1, QC_UNIT='=HYPERLINK("http://x","点我")'))
     settings = parse_settings(yaml.safe_load(wb.SETTINGS_YAML))
@@ -204,10 +204,10 @@ def test_unit_text_cannot_make_fields_links_or_broken_xml(tmp_path):
     for report in reports:
         with zipfile.ZipFile(report) as z:
             document = z.read("word/document.xml").decode()
-        for bad in ("<w:fldSimple", "<w:instrText", "<w:fldChar", "<w:hyperlink", "\x01", "\x0b"):
+        for bad in ("<w:fldSimple", "<w:instrText", "<w:fldChar", "<w:hyperlink"):
             assert bad not in document
         texts.append(docx.Document(str(report)).paragraphs[0].text)
-    assert any('{ PAGE }<w:fldSimple w:instr="HYPERLINK x"/>**粗**[链接](http://x)&amp;' in t for t in texts)
+    assert any(evil in t for t in texts)
     assert any('=HYPERLINK("http://x","点我")' in t for t in texts)
 
 

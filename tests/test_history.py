@@ -17,6 +17,8 @@ import openpyxl
 import pytest
 import yaml
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 from qc_batch.batch.ingest import Sheet, process_file
 from qc_batch.batch.run import run_batch
@@ -455,3 +457,19 @@ def test_migration_refuses_an_unsafe_or_foreign_file_in_chinese(tmp_path):
     assert res.exit_code == 4 and "Traceback" not in res.output
     assert "未迁移：bomb.xlsx" in res.output and "未迁移：notes.xlsx" in res.output and "2 个文件未能迁移" in res.output
     assert not (tmp_path / "m").exists()
+
+
+@given(st.sampled_from([i for i in RUBRIC.inputs if i.year_offset is not None and i.year_offset < 0]),
+       st.integers(0, 1_000_000))
+def test_a_prefilled_value_reads_back_as_the_value_on_record(inp, n):
+    """Whatever a series held (percent to 4 decimals, ranks, scores to 2), the prefilled cell reads back the same."""
+    from qc_batch.history.prefill import cell_value
+    from qc_batch.read.cells import read_value
+
+    if inp.kind == "rank":
+        v = Fraction(n % 200 + 1)
+    elif inp.kind == "pct":
+        v = Fraction(n, 10_000)
+    else:
+        v = Fraction(n % 10_001, 100)
+    assert read_value(inp, cell_value(inp, v)).value == v

@@ -224,7 +224,7 @@ def across_years(units: Sequence[Any], settings: Any, input_dir: Path | None, ru
     if path is not None and path.is_file():
         conn = connect(path)
         try:
-            records = [r for r in current_records(conn) if r.year < year]
+            records = current_records(conn, before=year)
         except sqlite3.Error:
             records = []
         finally:

@@ -75,7 +75,7 @@ def prefill(year: int, to: Path, *, history: Path | None, expected: tuple = (), 
     if history is not None and history.is_file():
         conn = connect(history)
         try:
-            records = [r for r in current_records(conn) if r.year < year]
+            records = current_records(conn, before=year)
         except sqlite3.Error as exc:
             raise HistoryError(f"无法读取历年数据库 {history}：{exc}") from None
         finally:

@@ -183,11 +183,16 @@ _COLUMNS = ("year, stage, run_id, unit_key, unit, level, parent, file, sha256, c
             " total, status, rank, ranked, facts, scores")
 
 
-def current_records(conn: sqlite3.Connection, years: Iterable[int] | None = None) -> list[Record]:
-    """The current record of every unit, year and stage (both stages when both exist)."""
+def current_records(conn: sqlite3.Connection, years: Iterable[int] | None = None, *,
+                    before: int | None = None) -> list[Record]:
+    """The current record of every unit, year and stage (both stages when both exist);
+    only of ``years``, or of the years before ``before``, when given."""
     sql = f"SELECT {_COLUMNS} FROM current_units"
     args: tuple = ()
-    if years is not None:
+    if before is not None:
+        sql += " WHERE year < ?"
+        args = (before,)
+    elif years is not None:
         ys = sorted(set(years))
         if not ys:
             return []

@@ -328,9 +328,10 @@ class _Sheet:
                 ws.write_number(first, col, value, fm)
             else:
                 ws.write_string(first, col, str(value if value is not None else ""), fm)
-        need = max(lines_needed(method, COLUMNS[C_METHOD][1]) * 0.9, lines_needed(title, COLUMNS[C_TITLE][1]),
-                   lines_needed(findings, COLUMNS[C_FINDINGS][1]) * 0.8,
-                   lines_needed(data.get("evidence") or "", COLUMNS[C_EVIDENCE][1]) * 0.8)
+        # 9-point text in the method column, 8-point in evidence and findings: a little more per line
+        need = max(lines_needed(method, COLUMNS[C_METHOD][1] * 1.05) + 0.5, lines_needed(title, COLUMNS[C_TITLE][1]),
+                   lines_needed(findings, COLUMNS[C_FINDINGS][1] * 1.15),
+                   lines_needed(data.get("evidence") or "", COLUMNS[C_EVIDENCE][1] * 1.15))
         rows = [max(lines_needed(f"{inp.full_label}（{inp.unit}）", COLUMNS[C_LABEL][1]),
                     lines_needed(data["inputs"].get(inp.code, ""), COLUMNS[C_SUBMITTED][1])) for inp in ind.inputs]
         extra = max(0.0, need - sum(rows))

@@ -148,7 +148,7 @@ def _column_widths(rows: list[list[str]], n: int) -> list[int]:
     return widths
 
 
-KEEP_TOGETHER = 30  # a table of up to this many rows is not split across pages
+KEEP_TOGETHER = 12  # a table of up to this many rows (a group table, a top ten) is not split across pages
 
 
 def _cell(md: str, width: int, align: str, head: bool, keep: bool = False) -> str:
@@ -301,6 +301,8 @@ def _blocks(lines: list[str], body: Body, images: dict[str, bytes], quoted: bool
             while k < n and lines[k].lstrip().startswith("|"):
                 rows.append(split_row(lines[k]))
                 k += 1
+            if prev == "para" and parts[-1].startswith("<w:p><w:pPr><w:pStyle "):
+                parts[-1] = parts[-1].replace('"/>', '"/><w:keepNext/>', 1)  # the lines that introduce a table
             parts.append(table(header, aligns, rows))
             prev = "table"
             continue

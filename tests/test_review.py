@@ -334,3 +334,31 @@ def test_a_verified_value_clears_the_finding_on_the_submitted_one_and_ingest_fin
     assert ("VALUE_UNREADABLE", COUNT) not in after and ("REVIEW_CHANGED", COUNT) in after
     assert ("DATE_IN_FUTURE", "") in after
     assert [(c.input, c.submitted, c.verified) for c in record.changes] == [(COUNT, "很多", "12")]
+
+
+def test_the_review_folder_comes_from_the_option_or_the_settings(tmp_path):
+    from qc_batch.errors import EXIT_IO, UserError
+    from qc_batch.review.apply import stage_for
+    from qc_batch.settings import SettingsError, load_settings
+
+    (tmp_path / "panel").mkdir()
+    settings_file = tmp_path / "settings.yaml"
+    settings_file.write_text(SETTINGS_YAML + "reviews: panel\n", encoding="utf-8")
+    conf = load_settings(settings_file)
+    assert stage_for(None, conf, settings_file).args[0] == tmp_path / "panel"
+    assert stage_for(str(tmp_path), conf, settings_file).args[0] == tmp_path
+    plain = tmp_path / "plain.yaml"
+    plain.write_text(SETTINGS_YAML, encoding="utf-8")
+    assert stage_for(None, load_settings(plain), plain) is None
+    with pytest.raises(UserError) as err:
+        stage_for(str(tmp_path / "nowhere"), conf, settings_file)
+    assert err.value.exit_code == EXIT_IO and "现场评审表文件夹" in err.value.message
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(SETTINGS_YAML + "reviews: 3\n", encoding="utf-8")
+    with pytest.raises(SettingsError, match="reviews"):
+        load_settings(bad)
+
+
+def test_review_without_a_run_says_what_to_do(tmp_path):
+    proc = qc("review", "--output", "output", cwd=tmp_path)
+    assert proc.returncode == 4 and "qc-batch run" in proc.stderr and "Traceback" not in proc.stderr

@@ -285,6 +285,18 @@ def test_summary_says_what_leadership_asks(samples):
     assert local_date("2026-06-30T16:30:00+00:00") == "2026年7月1日"  # the date in China
 
 
+def test_summary_of_a_batch_without_an_accepted_unit(tmp_path):
+    folder = tmp_path / "input"
+    folder.mkdir()
+    (folder / "坏文件.xlsx").write_bytes(b"not a workbook")
+    settings = parse_settings(yaml.safe_load(wb.SETTINGS_YAML))
+    result = run_batch(folder, settings, workers=1)
+    publish(result, tmp_path / "out", GENERATED_AT, workers=1)
+    dump = docx_dump(tmp_path / "out" / "summary.docx")
+    assert "受理 0 个" in dump and "没有受理的单位。" in dump and "没有参评的单位。" in dump
+    assert "| 坏文件.xlsx |" in dump and "Figure" not in dump
+
+
 # -- PDF -------------------------------------------------------------------------------------
 
 

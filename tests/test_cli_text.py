@@ -46,7 +46,7 @@ def test_every_command_help_is_chinese(command):
 
 
 def test_run_help_lines_up_in_columns():
-    from qc_batch.cli import _width
+    from qc_batch.columns import width
 
     lines = invoke("run", "--help").output.splitlines()
     options = [line for line in lines if line.startswith("  -")]
@@ -54,7 +54,7 @@ def test_run_help_lines_up_in_columns():
     starts = set()
     for line in options:  # the help text starts in one display column (CJK characters are two wide)
         term, _, _ = line[2:].partition("  ")
-        starts.add(_width(line[:len(term) + 2]) + len(line[len(term) + 2:]) - len(line[len(term) + 2:].lstrip()))
+        starts.add(width(line[:len(term) + 2]) + len(line[len(term) + 2:]) - len(line[len(term) + 2:].lstrip()))
     assert len(starts) == 1
     assert not [line for line in lines if line.strip() in ("。", "，", "）")]  # no line starts with closing punctuation
 
@@ -97,3 +97,11 @@ def test_a_library_error_is_one_chinese_line_with_its_exit_code(tmp_path):
     result = invoke("run", "--input", str(tmp_path / "没有"))
     assert result.exit_code == 4
     assert result.stderr == f"错误：找不到输入文件夹 {tmp_path / '没有'}；请用 --input 指定各单位工作簿所在的文件夹\n"
+
+
+def test_columns_count_cjk_characters_twice_and_keep_punctuation_on_its_line():
+    from qc_batch.columns import pad, width, wrap
+
+    assert width("长沙市 a") == 8 and pad("市", 4) == "市  " and pad("1", 3, right=True) == "  1"
+    assert wrap("一二三四五。六七", 10) == ["一二三四五。", "六七"]
+    assert wrap("report.md.j2 的写法", 12) == ["report.md.j2", "的写法"]

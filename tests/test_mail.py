@@ -511,7 +511,7 @@ def test_plain_text_body_reads_as_text():
     table = lines[head:head + 13]
     assert table[1].startswith("-----") and set(table[1]) == {"-", " "}
     # right-aligned numbers end in the same display column (CJK characters are two columns wide)
-    from qc_batch.mail.render import width
+    from qc_batch.columns import width
     assert len({width(row) for row in table}) == 1
     assert table[2].split() == ["1", "质量发展战略规划", "70", "80", "87.5%", "62.86", "80"]
     assert render_text("A &amp; B &lt;b&gt; \\_x\\_ [链接](https://a.cn)") == "A & B <b> _x_ 链接（https://a.cn）\n"

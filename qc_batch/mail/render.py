@@ -13,10 +13,11 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-import unicodedata
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
 from xml.etree import ElementTree
+
+from qc_batch.columns import pad, width
 
 IMAGE_TYPES = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg", ".gif": "gif"}
 LINK_SCHEMES = ("http", "https", "mailto")
@@ -91,17 +92,6 @@ def render_html(md_text: str, title: str = "", intro: str = "") -> tuple[str, li
 
 
 # -- plain text ------------------------------------------------------------------------
-
-
-def width(text: str) -> int:
-    """Columns a monospaced mail client gives ``text``: wide (CJK) characters take two."""
-    return sum(2 if unicodedata.east_asian_width(c) in ("W", "F") else 0 if unicodedata.combining(c) else 1
-               for c in text)
-
-
-def _pad(text: str, cols: int, right: bool) -> str:
-    fill = " " * max(0, cols - width(text))
-    return fill + text if right else text + fill
 
 
 class _Text:
@@ -187,7 +177,7 @@ class _Text:
         if sum(cols) + 2 * (n - 1) > TEXT_WIDTH:  # too wide to align: one row at a time
             head, body = rows[0], rows[1:]
             return "\n\n".join("\n".join(f"{h}：{v}" for h, v in zip(head, r, strict=True) if v) for r in body)
-        lines = ["  ".join(_pad(c, cols[k], right[k]) for k, c in enumerate(r)).rstrip() for r in rows]
+        lines = ["  ".join(pad(c, cols[k], right[k]) for k, c in enumerate(r)).rstrip() for r in rows]
         lines.insert(1, "  ".join("-" * c for c in cols))
         return "\n".join(lines)
 

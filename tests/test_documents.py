@@ -231,6 +231,8 @@ def test_markdown_escapes_emphasis_and_entities():
     body = markdown_body("**不合格。** 核算 *暂计* 分")
     xml = "".join(body.parts)
     assert '<w:b/><w:bCs/></w:rPr><w:t xml:space="preserve">不合格。</w:t>' in xml
+    bold_emph = "".join(markdown_body("***粗体楷体***").parts)
+    assert '<w:rPr><w:rFonts w:eastAsia="楷体"/><w:b/><w:bCs/><w:color w:val="404040"/></w:rPr>' in bold_emph
     assert 'w:eastAsia="楷体"' in xml  # emphasis in 楷体, not a slanted 宋体
     assert split_row(r"| a | b\|c | d |") == ["a", r"b\|c", "d"]
 

@@ -47,8 +47,9 @@ def _attr(s: str) -> str:
 
 
 def _run(text: str, bold: bool, emph: bool) -> str:
-    props = ("<w:b/><w:bCs/>" if bold else "") + (
-        '<w:rFonts w:eastAsia="楷体"/><w:color w:val="404040"/>' if emph else "")
+    # the order of run properties is fixed by the schema (Word refuses others): fonts, bold, colour
+    props = ('<w:rFonts w:eastAsia="楷体"/>' if emph else "") + ("<w:b/><w:bCs/>" if bold else "") + (
+        '<w:color w:val="404040"/>' if emph else "")
     rpr = f"<w:rPr>{props}</w:rPr>" if props else ""
     return f'<w:r>{rpr}<w:t xml:space="preserve">{xml_text(text)}</w:t></w:r>'
 

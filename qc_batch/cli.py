@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import gettext
 import os
-import re
 import sys
 import traceback
-import unicodedata
 from importlib import resources
 from pathlib import Path
 
 import click
 
 from qc_batch import __version__, paths
+from qc_batch.columns import width, wrap
 from qc_batch.errors import EXIT_INTERNAL, EXIT_IO, EXIT_OK, EXIT_SETTINGS, EXIT_USAGE, UserError
 
 
@@ -51,27 +50,6 @@ class Failure(click.ClickException):
         click.echo(f"错误：{self.message}", err=True)
 
 
-def _width(text: str) -> int:
-    """Columns a terminal gives ``text``: CJK characters take two."""
-    return sum(2 if unicodedata.east_asian_width(c) in ("W", "F") else 1 for c in text)
-
-
-_NO_LINE_START = frozenset("。，、；：？！）》」』”’")  # closing punctuation stays at the end of its line
-
-
-def _wrap(text: str, width: int) -> list[str]:
-    """``text`` in lines of at most ``width`` columns, breaking between CJK characters or at spaces."""
-    tokens = [t for t in re.findall(r"[\x21-\x7e]+ ?| |.", " ".join(text.split())) if t]
-    lines, line = [], ""
-    for tok in tokens:
-        if line and _width(line + tok.rstrip()) > width and tok not in _NO_LINE_START:
-            lines.append(line.rstrip())
-            line = tok.lstrip()
-        else:
-            line += tok
-    return [*lines, line.rstrip()] if line.strip() else lines or [""]
-
-
 class Formatter(click.HelpFormatter):
     """click's help layout with Chinese punctuation and columns measured as a terminal shows CJK text."""
 
@@ -83,7 +61,7 @@ class Formatter(click.HelpFormatter):
 
     def write_dl(self, rows, col_max: int = 30, col_spacing: int = 2) -> None:
         rows = list(rows)
-        first = min(max((_width(term) for term, _ in rows), default=0), col_max) + col_spacing
+        first = min(max((width(term) for term, _ in rows), default=0), col_max) + col_spacing
         indent = " " * self.current_indent
         avail = max((self.width or 80) - self.current_indent - first, 20)
         for term, text in rows:
@@ -91,9 +69,9 @@ class Formatter(click.HelpFormatter):
             if not text:
                 self.write("\n")
                 continue
-            gap = first - _width(term)
+            gap = first - width(term)
             self.write(" " * gap if gap >= col_spacing else "\n" + indent + " " * first)
-            lines = _wrap(text, avail)
+            lines = wrap(text, avail)
             self.write(lines[0] + "\n")
             for line in lines[1:]:
                 self.write(indent + " " * first + line + "\n")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from qc_batch import __version__, codes
 from qc_batch.batch.run import BatchResult
+from qc_batch.engine.numbers import to_float
 from qc_batch.outputs.comparison.table import ANY, Column, Formats, Page, Styled, Table, write_table_sheet
 from qc_batch.rubric.expr import REFERENCES
 
@@ -16,7 +17,7 @@ NA_POLICIES = {"prorate": "按比例折算（总分 = 得分合计 × 满分 ÷�
 
 def number(x: Fraction) -> Styled | str:
     """A reference value as a number cell; one a float cannot hold exactly enough, as exact text."""
-    f = float(x)
+    f = to_float(x)
     if f and abs(f) < 1e-9:
         return str(x)
     return Styled(f, "decimal")

@@ -8,6 +8,7 @@ from typing import Any
 
 from qc_batch.batch.run import BatchResult, UnitResult
 from qc_batch.codes import ERROR, NOTE, WARNING
+from qc_batch.engine.numbers import to_float
 from qc_batch.engine.scoring import STATUS_FAIL, STATUS_PASS, STATUS_VETO
 from qc_batch.outputs.comparison.table import ANY, NUMBER, Column, Formats, Page, Table, write_table_sheet
 from qc_batch.outputs.report_data import ReportSet
@@ -37,7 +38,7 @@ def rows(units: Sequence[UnitResult], rs: ReportSet) -> list[RankRow]:
             counts[f.severity] += 1
         view = rs.views.get(u.id)
         review = "；".join(view["pass_line"]["items"]) if view else ""
-        out.append(RankRow(u, rs.peers[u.entry.level].ranks.get(u.id), float(u.sheet.data.claimed_total),
+        out.append(RankRow(u, rs.peers[u.entry.level].ranks.get(u.id), to_float(u.sheet.data.claimed_total),
                            counts[ERROR], counts[WARNING], counts[NOTE], review))
     return out
 

@@ -212,9 +212,22 @@ def process_file(path: str, year: int, policy: Policy, timeout: int = FILE_TIMEO
         return _rejected(display_name(p.name), codes.FILE_UNREADABLE, error=err.strerror)
     use_alarm = (timeout and hasattr(signal, "SIGALRM")
                  and threading.current_thread() is threading.main_thread())
-    if use_alarm:
-        old = signal.signal(signal.SIGALRM, _alarm)
-        signal.alarm(timeout)
+    if not use_alarm:
+        return _read_one(p, base, year, policy, timeout)
+    old = signal.signal(signal.SIGALRM, _alarm)
+    try:
+        try:
+            signal.alarm(timeout)
+            return _read_one(p, base, year, policy, timeout)
+        finally:
+            signal.alarm(0)
+    except FileTimeout:  # the alarm went off at the very end, after _read_one's own handler
+        return _reason(base, codes.FILE_TIMEOUT, seconds=timeout)
+    finally:
+        signal.signal(signal.SIGALRM, old)
+
+
+def _read_one(p: Path, base: FileEntry, year: int, policy: Policy, timeout: int) -> FileEntry | Sheet:
     try:
         check_size(base.size)  # before reading it into memory
         content = p.read_bytes()
@@ -229,10 +242,6 @@ def process_file(path: str, year: int, policy: Policy, timeout: int = FILE_TIMEO
         return replace(base, reason_code=err.code, reason=err.message)
     except Exception as err:
         return _reason(base, codes.FILE_INTERNAL, error=type(err).__name__)
-    finally:
-        if use_alarm:
-            signal.alarm(0)
-            signal.signal(signal.SIGALRM, old)
 
 
 # -- named values, compact in transit --------------------------------------------------

@@ -247,7 +247,8 @@ def run(input_dir: str, output_dir: str, settings: str | None, workers: int | No
     generated = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
     try:
         published = publish(result, out, generated, workers=workers, progress=progress("生成报告"),
-                            template=Path(report_template) if report_template else None, pdf=pdf)
+                            template=Path(report_template) if report_template else None, pdf=pdf,
+                            pdf_progress=progress("生成 PDF"))
     except OSError as exc:
         raise UserError(f"无法写入输出文件夹 {output_dir}：{exc.strerror or exc}", EXIT_IO) from None
     except jinja2.TemplateError as exc:

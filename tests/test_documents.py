@@ -345,6 +345,22 @@ def test_pdf_without_libreoffice_says_so_and_the_run_goes_on(samples, tmp_path, 
     assert (tmp_path / "out" / "summary.docx").is_file() and (tmp_path / "out" / "comparison.xlsx").is_file()
 
 
+def test_pdf_progress_counts_the_pdfs_as_they_appear(tmp_path):
+    docs = [tmp_path / f"{k}.docx" for k in range(3)]
+    for d in docs:
+        d.write_bytes(b"x")
+    fake = tmp_path / "soffice"  # makes a PDF of every document it is given, one at a time
+    fake.write_text('#!/bin/sh\nout=""\nfor a in "$@"; do\n  if [ "$prev" = "--outdir" ]; then out="$a"; fi\n'
+                    '  case "$a" in *.docx) sleep 0.3; b=$(basename "$a" .docx); echo pdf > "$out/$b.pdf";; esac\n'
+                    '  prev="$a"\ndone\n')
+    fake.chmod(0o755)
+    ticks: list[int] = []
+    outcome = pdf_mod.convert_to_pdf(docs, program=str(fake), progress=lambda total: ticks.append)
+    assert outcome.made == [d.with_suffix(".pdf") for d in docs] and not outcome.failed
+    assert sum(ticks) == 3 and len(ticks) >= 2  # told while it worked, not only at the end
+    assert outcome.message == "已用 LibreOffice 生成 PDF 3 个。"
+
+
 def test_pdf_conversion_failure_is_reported_not_raised(tmp_path):
     doc = tmp_path / "a.docx"
     doc.write_bytes(b"not a document")

@@ -14,6 +14,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +28,7 @@ PROGRAMS = (
 #: the longest command line to pass at once (Windows allows 32767 characters)
 COMMAND_LIMIT = 30000 if sys.platform == "win32" else 1_000_000
 SECONDS_BASE, SECONDS_PER_FILE = 120, 20
+POLL = 0.5  # seconds between looks at the PDFs made so far (the progress bar)
 
 
 @dataclass
@@ -59,10 +62,38 @@ def _batches(docs: list[Path], limit: int) -> list[list[Path]]:
     return out
 
 
-def convert_to_pdf(docs: list[Path], program: str | None = None) -> PdfOutcome:
+def _run(cmd: list[str], out_dir: Path, timeout: float, tick: Callable[[int], None] | None) -> str:
+    """Run LibreOffice; while it works, ``tick`` the PDFs that appear. Returns an error or ""."""
+    try:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except OSError as exc:
+        return f"无法启动 LibreOffice（{exc.strerror or exc}）"
+    deadline = time.monotonic() + timeout
+    seen = sum(1 for p in out_dir.iterdir() if p.suffix == ".pdf")
+    while True:
+        try:
+            code: int | None = proc.wait(timeout=POLL)
+        except subprocess.TimeoutExpired:
+            code = None
+        if tick is not None:
+            made = sum(1 for p in out_dir.iterdir() if p.suffix == ".pdf")
+            if made > seen:
+                tick(made - seen)
+                seen = made
+        if code is not None:
+            return f"LibreOffice 返回代码 {code}" if code else ""
+        if time.monotonic() > deadline:
+            proc.kill()
+            proc.wait()
+            return "LibreOffice 转换超时"
+
+
+def convert_to_pdf(docs: list[Path], program: str | None = None,
+                   progress: Callable[[int], Callable[[int], None] | None] | None = None) -> PdfOutcome:
     """``<name>.pdf`` beside each document of ``docs``, converted by one LibreOffice process.
 
-    Documents may be in different folders; each PDF is moved beside its document."""
+    Documents may be in different folders; each PDF is moved beside its document.
+    ``progress(total)`` may return a function that is told how many more PDFs are made."""
     program = program or find_soffice()
     if not docs:
         return PdfOutcome(message="没有需要转换为 PDF 的文档。")
@@ -87,18 +118,11 @@ def convert_to_pdf(docs: list[Path], program: str | None = None) -> PdfOutcome:
                 shutil.copyfile(doc, link)
             inputs.append(link)
         error = ""
+        tick = progress(len(docs)) if progress else None
         for batch in _batches(inputs, COMMAND_LIMIT):
             cmd = [program, f"-env:UserInstallation={profile}", "--headless", "--norestore", "--nologo",
                    "--convert-to", "pdf", "--outdir", str(out_dir), *map(str, batch)]
-            try:
-                proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace", stdin=subprocess.DEVNULL,
-                                      timeout=SECONDS_BASE + SECONDS_PER_FILE * len(batch))
-                if proc.returncode != 0:
-                    error = f"LibreOffice 返回代码 {proc.returncode}"
-            except subprocess.TimeoutExpired:
-                error = "LibreOffice 转换超时"
-            except OSError as exc:
-                error = f"无法启动 LibreOffice（{exc.strerror or exc}）"
+            error = _run(cmd, out_dir, SECONDS_BASE + SECONDS_PER_FILE * len(batch), tick) or error
         for k, doc in enumerate(docs):
             made = out_dir / f"{k:05d}.pdf"
             if made.is_file() and made.stat().st_size > 0:

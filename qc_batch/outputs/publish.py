@@ -85,14 +85,17 @@ def _pool(n: int, state: dict[str, Any]) -> ProcessPoolExecutor:
 
 def publish(result: BatchResult, out: Path, generated_at: str, *, workers: int | None = None,
             template: Path | None = None, progress: Callable[[int], Callable[[int], None] | None] | None = None,
-            pdf: bool = False) -> Published:
-    """Write every output of a run into ``out`` (``pdf``: also PDFs of the Word documents, by LibreOffice)."""
+            pdf: bool = False, pdf_progress: Callable[[int], Callable[[int], None] | None] | None = None
+            ) -> Published:
+    """Write every output of a run into ``out`` (``pdf``: also PDFs of the Word documents, by LibreOffice;
+    ``pdf_progress`` as ``progress``, for the PDFs)."""
     with collector.paused():
-        return _publish(result, out, generated_at, workers, template_path(template), progress, pdf)
+        return _publish(result, out, generated_at, workers, template_path(template), progress, pdf, pdf_progress)
 
 
 def _publish(result: BatchResult, out: Path, generated_at: str, workers: int | None, tpl: Path,
-             progress: Callable[[int], Callable[[int], None] | None] | None, pdf: bool = False) -> Published:
+             progress: Callable[[int], Callable[[int], None] | None] | None, pdf: bool = False,
+             pdf_progress: Callable[[int], Callable[[int], None] | None] | None = None) -> Published:
     charts = cjk_font_path() is not None
     rs = ReportSet(peer_stats(result))  # the views: written while the workers run
     count = len(result.units)
@@ -128,6 +131,6 @@ def _publish(result: BatchResult, out: Path, generated_at: str, workers: int | N
                             tick(1)
         finally:
             _STATE.clear()
-        converted = convert_to_pdf([st.path(paths.SUMMARY)] + [paths.under(st.dir, paths.report_docx(u.id))
-                                                                for u in result.units]) if pdf else None
+        docs = [st.path(paths.SUMMARY)] + [paths.under(st.dir, paths.report_docx(u.id)) for u in result.units]
+        converted = convert_to_pdf(docs, progress=pdf_progress) if pdf else None
     return Published(out, count, count, charts, converted)

@@ -98,6 +98,14 @@ class Command(click.Command):
             if isinstance(param, click.Option) and param.metavar is None and not param.is_flag:
                 param.metavar = METAVARS.get(param.type.name, param.type.name.upper())
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.MissingParameter as exc:  # click builds this sentence itself, with English punctuation
+            what = "选项" if exc.param_type == "option" or isinstance(exc.param, click.Option) else "参数"
+            name = exc.param.human_readable_name if exc.param is not None else ""
+            raise click.UsageError(f"缺少{what} {name}。", ctx) from None
+
 
 class Group(click.Group):
     """The one place where a library's :class:`UserError` becomes a click exit; commands in Chinese."""

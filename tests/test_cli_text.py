@@ -59,6 +59,12 @@ def test_run_help_lines_up_in_columns():
     assert not [line for line in lines if line.strip() in ("。", "，", "）")]  # no line starts with closing punctuation
 
 
+def test_no_command_shows_the_chinese_help():
+    result = invoke()
+    assert result.output.startswith("用法：qc-batch [选项] 命令 [参数]...")
+    assert "命令：" in result.output
+
+
 def test_version():
     result = invoke("--version")
     assert result.exit_code == 0 and result.output == f"qc-batch 版本 {__version__}\n"
@@ -84,6 +90,8 @@ def test_version():
     (["sample", "--seed", "x"],
      "用法：qc-batch sample [选项]\n运行“qc-batch sample --help”查看帮助。\n\n"
      "错误：'--seed' 的值无效：“x”不是有效的数字。\n"),
+    (["migrate"],
+     "用法：qc-batch migrate [选项] 工作簿...\n运行“qc-batch migrate --help”查看帮助。\n\n错误：缺少参数 工作簿...。\n"),
     (["mail", "extra"],
      "用法：qc-batch mail [选项]\n运行“qc-batch mail --help”查看帮助。\n\n错误：多余的参数（extra）\n"),
 ])

@@ -105,6 +105,11 @@ class Command(click.Command):
             what = "选项" if exc.param_type == "option" or isinstance(exc.param, click.Option) else "参数"
             name = exc.param.human_readable_name if exc.param is not None else ""
             raise click.UsageError(f"缺少{what} {name}。", ctx) from None
+        except click.BadParameter as exc:  # the option's name without click's English quotes
+            if exc.param is None:
+                raise
+            name = "、".join(exc.param.opts) or exc.param.human_readable_name
+            raise click.UsageError(f"{name} 的值无效：{exc.message}", ctx) from None
 
 
 class Group(click.Group):

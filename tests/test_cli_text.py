@@ -78,18 +78,18 @@ def test_version():
      "错误：没有命令“rnu”。 （是否要用：'run'？）\n"),
     (["run", "--workers", "abc"],
      "用法：qc-batch run [选项]\n运行“qc-batch run --help”查看帮助。\n\n"
-     "错误：'--workers' 的值无效：“abc”不是有效的数字。\n"),
+     "错误：--workers 的值无效：“abc”不是有效的数字。\n"),
     (["run", "--workers", "99"],
      "用法：qc-batch run [选项]\n运行“qc-batch run --help”查看帮助。\n\n"
-     "错误：'--workers' 的值无效：99 不在允许的范围 1<=x<=64 内。\n"),
+     "错误：--workers 的值无效：99 不在允许的范围 1<=x<=64 内。\n"),
     (["run", "--report-template", "没有这个模板.j2"],
      "用法：qc-batch run [选项]\n运行“qc-batch run --help”查看帮助。\n\n"
-     "错误：'--report-template' 的值无效：文件“没有这个模板.j2”不存在。\n"),
+     "错误：--report-template 的值无效：文件“没有这个模板.j2”不存在。\n"),
     (["run", "-i"],
      "错误：选项 -i 后面需要填写值。\n"),
     (["sample", "--seed", "x"],
      "用法：qc-batch sample [选项]\n运行“qc-batch sample --help”查看帮助。\n\n"
-     "错误：'--seed' 的值无效：“x”不是有效的数字。\n"),
+     "错误：--seed 的值无效：“x”不是有效的数字。\n"),
     (["migrate"],
      "用法：qc-batch migrate [选项] 工作簿...\n运行“qc-batch migrate --help”查看帮助。\n\n错误：缺少参数 工作簿...。\n"),
     (["mail", "extra"],

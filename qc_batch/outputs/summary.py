@@ -215,7 +215,7 @@ def profile_chart(data: dict[str, Any]) -> bytes:
     h = TOP + ROW * len(groups) + 60
     img = Image.new("RGB", (W, h), "white")
     d = ImageDraw.Draw(img)
-    title, label, small = (ImageFont.truetype(font_path, s) for s in (24, 16, 13))
+    title, label, small = (ImageFont.truetype(font_path, s) for s in (26, 18, 15))
     d.text((20, 18), f"{data['year']}年度各类别平均得分率（按层级）", font=title, fill="#1F3864")
     span = W - LEFT - RIGHT
     bottom = TOP + ROW * len(groups)
@@ -236,7 +236,7 @@ def profile_chart(data: dict[str, Any]) -> bytes:
     for j, lv in enumerate(levels):
         d.rectangle([x, h - 28, x + 18, h - 16], fill=COLOURS[j % len(COLOURS)])
         d.text((x + 24, h - 31), f"{lv}平均得分率", font=small, fill="#262626")
-        x += 160
+        x += 190
     buf = io.BytesIO()
     img.convert("P", palette=Image.Palette.ADAPTIVE, colors=64).save(buf, "PNG", optimize=True)
     return buf.getvalue()

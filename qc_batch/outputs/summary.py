@@ -203,7 +203,7 @@ def summary_markdown(data: dict[str, Any]) -> str:
 # -- the group profile chart ---------------------------------------------------------
 
 COLOURS = ("#4472C4", "#ED7D31", "#A5A5A5", "#FFC000")
-W, LEFT, RIGHT, TOP, ROW = 960, 250, 60, 80, 44
+W, LEFT, RIGHT, TOP, ROW = 960, 250, 60, 80, 52
 
 
 def profile_chart(data: dict[str, Any]) -> bytes:
@@ -227,11 +227,12 @@ def profile_chart(data: dict[str, Any]) -> bytes:
     for k, g in enumerate(groups):
         y = TOP + k * ROW
         d.text((20, y + ROW / 2 - 10), f"{g['number']} {g['name']}", font=label, fill="#262626")
-        for j, v in enumerate(g["levels"]):
+        ends = [LEFT + span * float(v["pct"]) / 100 for v in g["levels"]]
+        for j, (v, end) in enumerate(zip(g["levels"], ends, strict=True)):
             y0 = y + 6 + j * bar
-            end = LEFT + span * float(v["pct"]) / 100
             d.rectangle([LEFT, y0, max(LEFT, end), y0 + bar - 2], fill=COLOURS[j % len(COLOURS)])
-            d.text((end + 5, y0 + bar / 2 - 8), f"{v['pct']}%", font=small, fill="#262626")
+            # the figures beside the longest bar of the group: none runs into a longer bar below it
+            d.text((max(ends) + 6, y0 + bar / 2 - 9), f"{v['pct']}%", font=small, fill="#262626")
     x = LEFT
     for j, lv in enumerate(levels):
         d.rectangle([x, h - 28, x + 18, h - 16], fill=COLOURS[j % len(COLOURS)])

@@ -8,6 +8,7 @@ wording and structure (``UPDATE_GOLDEN=1`` accepts a change).
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import re
@@ -30,8 +31,9 @@ from qc_batch.outputs import pdf as pdf_mod
 from qc_batch.outputs.docx_parts import PAGE_H, PAGE_W
 from qc_batch.outputs.docx_report import inline_runs, markdown_body, markdown_docx, plain, split_row
 from qc_batch.outputs.publish import publish
+from qc_batch.outputs.report_data import ReportSet, peer_stats
 from qc_batch.outputs.reports import md
-from qc_batch.outputs.summary import local_date
+from qc_batch.outputs.summary import local_date, summary_data, summary_markdown
 from qc_batch.settings import load_settings, parse_settings
 
 from . import workbooks as wb
@@ -285,6 +287,9 @@ def test_summary_says_what_leadership_asks(samples):
         assert f"| {u.entry.unit} |" in dump
     assert "Figure: [图片]" in dump
     assert local_date("2026-06-30T16:30:00+00:00") == "2026年7月1日"  # the date in China
+    final = dataclasses.replace(result, stage="final")  # after the on-site review
+    data = summary_data(final, ReportSet(peer_stats(final)), GENERATED_AT, chart=False)
+    assert "*资料评审＋现场评审　2026年1月1日*" in summary_markdown(data)
 
 
 def test_summary_of_a_batch_without_an_accepted_unit(tmp_path):

@@ -27,11 +27,10 @@ from qc_batch.engine.scoring import STATUS_FAIL, STATUS_PASS, STATUS_VETO, exact
 from qc_batch.outputs.docx_report import markdown_docx
 from qc_batch.outputs.report_data import ReportSet, pct
 from qc_batch.outputs.reports import cjk_font_path, md
+from qc_batch.outputs.stage import CHINA, stage_label
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "data" / "summary.md.j2"
 CHART_NAME = "profile.png"
-STAGE_LABELS = {"document": "资料评审", "final": "资料评审＋现场评审"}
-CHINA = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")  # no daylight saving since 1991
 TOP_INDICATORS = 10
 TOP_FINDINGS = 10
 UNKNOWN_CITY = "（未能识别）"
@@ -172,10 +171,9 @@ def summary_data(result: BatchResult, rs: ReportSet, generated_at: str, chart: b
     rubric = result.rubric
     by_level, by_city = _tables_by(result)
     levels, groups = _groups(result, rs)
-    stage = getattr(result, "stage", "document")
     c = _counts(result.units)
     return {
-        "year": result.settings.year, "date": local_date(generated_at), "stage": STAGE_LABELS.get(stage, stage),
+        "year": result.settings.year, "date": local_date(generated_at), "stage": stage_label(result),
         "full": rubric.total, "pass_mark": rubric.pass_mark,
         "files": {"total": sum(1 for f in result.files if f.status != codes.SETTINGS),
                   "accepted": result.count(codes.ACCEPTED), "superseded": result.count(codes.SUPERSEDED),

@@ -174,7 +174,7 @@ def cell_values(xml: bytes, cells: Iterable[tuple[str, int, int, str]], strings:
     p.EndElementHandler = end
     p.CharacterDataHandler = chars
     _run(p, xml, what)
-    if not path == []:
+    if path:
         raise bad("不完整")
     values: dict[str, Any] = {}
     formulas: dict[str, tuple[str, Any]] = {}

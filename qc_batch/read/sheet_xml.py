@@ -268,8 +268,3 @@ def _value(kind: bytes, inner: bytes, strings: SharedStrings | None) -> tuple[An
 def _formula(inner: bytes) -> str | None:
     m = _PLAIN_INNER.match(inner)
     return None if m is None or m[1] is None else _decode(m[2] or b"")
-
-
-def holds_formula(xml: bytes, tag_end: int) -> bool:
-    """Whether the cell whose opening tag ends at ``tag_end`` (its ``>``) holds a formula."""
-    return xml[tag_end - 1] != 0x2F and re.match(rb"\s*<f[\s>/]", xml[tag_end + 1:tag_end + 64]) is not None

@@ -214,6 +214,8 @@ def test_a_batch_of_every_hostile_workbook_with_the_good_ones(tmp_path):
         expect[name] = want
     gbk = os.fsencode(str(mixed)) + b"/" + "株洲".encode("gbk") + b"_GBK.xlsx"
     h.renamed(h.BASE, Path(os.fsdecode(gbk)), "测试GBK市")
+    h.renamed(h.BASE, mixed / "转义\x1b[31m名.xlsx", "测试ESC市")  # an ANSI escape in a file name
+    h.renamed(h.BASE, mixed / "报告\u202excod.xlsx", "测试RLO市")  # a right-to-left override in one
     out_good, out_mixed = tmp_path / "out_good", tmp_path / "out_mixed"
     res = cli("run", "--input", str(good_dir), "--output", str(out_good), "--quiet")
     assert res.returncode == 0, res.stdout + res.stderr
@@ -227,6 +229,7 @@ def test_a_batch_of_every_hostile_workbook_with_the_good_ones(tmp_path):
     baseline = json.loads((out_good / "results.json").read_bytes())
     files = {f["file"]: f for f in results["files"]}
     assert len(files) == len(list(mixed.iterdir())) and "株洲_GBK.xlsx" in files
+    assert {"转义\ufffd[31m名.xlsx", "报告\ufffdxcod.xlsx"} <= set(files)
     for f in files.values():
         assert f["status"] in ("accepted", "superseded", "rejected", "settings")
         assert f["status"] == "accepted" or f["reason"], f

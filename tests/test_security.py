@@ -256,3 +256,20 @@ def test_a_batch_of_every_hostile_workbook_with_the_good_ones(tmp_path):
         assert "\x1b" not in p.name and "\u202e" not in p.name
         if p.suffix in (".md", ".json"):
             assert "\x1b" not in p.read_text(encoding="utf-8"), p
+
+
+@pytest.mark.parametrize("build", [h.veto_hidden_in_pi, h.prefixed_cells, h.unit_hidden_in_shared_string],
+                         ids=lambda b: b.__name__)
+def test_libreoffice_shows_what_the_batch_reads(build, tmp_path):
+    """A real spreadsheet program opens the hostile workbook and shows the values the batch scores."""
+    from .lo.bridge import run_lo
+    path = build(h.BASE, tmp_path / f"{build.__name__}.xlsx")
+    res = run_one(path)
+    names = ["QC_UNIT", "QC_VETO_1", *(i.name for i in h.RUBRIC.inputs[:40])]
+    shown = run_lo({"file": str(path), "jobs": [{"read": names}]})["results"][0]["values"]
+    for name in names:
+        want, got = shown[name], res.data.raw.get(name)
+        if isinstance(got, float) or isinstance(want, float):
+            assert want is not None and got is not None and float(want) == float(got), (name, want, got)
+        else:
+            assert (want or None) == (got or None), (name, want, got)

@@ -275,7 +275,7 @@ HOSTILE: dict[str, tuple[Callable[[Path], Path], str]] = {
     "指数过大.xlsx": (slow_exponent, "+VALUE_UNREADABLE"),
     "自评分5000位.xlsx": (claim_5000_digits, "+CLAIM_UNREADABLE"),
     "代理项转义.xlsx": (surrogate_escape, "+TEXT_INVALID_CHAR"),
-    "代理项字符引用.xlsx": (surrogate_charref, "FILE_CORRUPT"),
+    "代理项字符引用.xlsx": (surrogate_charref, "+TEXT_INVALID_CHAR"),
     "远角单元格.xlsx": (far_cell, "="),
     "超出网格.xlsx": (beyond_grid, "FILE_CORRUPT"),
     "否决项藏于处理指令.xlsx": (veto_hidden_in_pi, "+VETO"),

@@ -65,6 +65,27 @@ def legal_xml_char(code: int) -> bool:
             or 0x10000 <= code <= 0x10FFFF)
 
 
+_CHAR_REF = re.compile(rb"&#(x[0-9A-Fa-f]{1,8}|[0-9]{1,10});")
+
+
+def _illegal_ref(m: re.Match) -> bytes:
+    ref = m[1]
+    code = int(ref[1:], 16) if ref[:1] == b"x" else int(ref)
+    if legal_xml_char(code):
+        return m[0]
+    return b"_x%04X_" % code if code <= 0xFFFF else b"_xFFFD_"
+
+
+def escape_illegal_refs(xml: bytes) -> bytes:
+    """Character references to characters XML forbids (``&#xD800;``, ``&#1;``) rewritten as Excel's
+    ``_xHHHH_`` escape of the same character, so that the part stays XML and the cell's text keeps
+    a mark of it: a lone surrogate then becomes U+FFFD with a finding, a control character is
+    stripped (:mod:`qc_batch.read.screen`)."""
+    if b"&#" not in xml:
+        return xml
+    return _CHAR_REF.sub(_illegal_ref, xml)
+
+
 def _entity(m: re.Match) -> str:
     e = m[1]
     if e[0] == "#":

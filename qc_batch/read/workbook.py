@@ -173,6 +173,11 @@ def _read_member(zf: zipfile.ZipFile, name: str, limit: int = 20 * 1024 * 1024) 
     return data
 
 
+def _xml_part(zf: zipfile.ZipFile, name: str) -> bytes:
+    """A worksheet or the shared strings, character references XML forbids escaped the Excel way."""
+    return sheet_xml.escape_illegal_refs(_read_member(zf, name))
+
+
 class _Unsafe(Exception):
     pass
 
@@ -338,12 +343,12 @@ def _plain_values(zf: zipfile.ZipFile, sheets: Mapping[str, str],
     try:
         strings = None
         if "xl/sharedStrings.xml" in zf.NameToInfo:
-            strings = sheet_xml.SharedStrings(_read_member(zf, "xl/sharedStrings.xml"))
+            strings = sheet_xml.SharedStrings(_xml_part(zf, "xl/sharedStrings.xml"))
         values: dict[str, Any] = {}
         formulas: dict[str, tuple[str, Any]] = {}
         for sheet, cells in by_sheet.items():
             try:
-                xml = _read_member(zf, sheets[sheet])
+                xml = _xml_part(zf, sheets[sheet])
             except KeyError:
                 return None
             got, f = sheet_xml.cell_values(xml, cells, strings)
@@ -360,12 +365,12 @@ def _full_values(zf: zipfile.ZipFile, sheets: Mapping[str, str],
     strings = None
     try:
         if "xl/sharedStrings.xml" in zf.NameToInfo:
-            strings = sheet_full.shared_strings(_read_member(zf, "xl/sharedStrings.xml"))
+            strings = sheet_full.shared_strings(_xml_part(zf, "xl/sharedStrings.xml"))
         values: dict[str, Any] = {}
         formulas: dict[str, tuple[str, Any]] = {}
         for sheet, cells in by_sheet.items():
             try:
-                xml = _read_member(zf, sheets[sheet])
+                xml = _xml_part(zf, sheets[sheet])
             except KeyError:
                 raise WorkbookError(codes.FILE_CORRUPT.code, f"工作表“{sheet}”的内容在工作簿中找不到，文件已损坏；"
                                     "请重新保存后再报送") from None

@@ -199,7 +199,7 @@ def _value(cell: _Cell, strings: list[str] | None, bad) -> Any:
     if kind == "n":
         if not v.strip():
             return None
-        if len(v) > 400 or _NUMBER.fullmatch(v) is None:
+        if _NUMBER.fullmatch(v) is None:
             raise bad(f"{where}是数值单元格，但内容不是数值")
         return float(v)
     if kind == "s":

@@ -353,3 +353,14 @@ def test_the_differential_test_also_sees_the_fast_path():
              f'<c r="B1"><f>0*99</f><v>9</v></c></row></sheetData></worksheet>').encode()
     values, formulas = sheet_xml.cell_values(sheet, [("A1", 0, 0, "A1"), ("B1", 0, 1, "B1")], None)
     assert values == {"A1": "是", "B1": 9.0} and formulas == {"B1": ("0*99", 9.0)}
+
+
+def test_an_endless_number_reads_the_same_in_both_readers():
+    from qc_batch.read import sheet_full
+    digits = "1" + "0" * 40000 + "e-40000"
+    for body in (f"<v>{digits}</v>", "<!-- full --><v>" + digits + "</v>"):
+        sheet = f'<worksheet xmlns="{M}"><sheetData><row r="1"><c r="A1">{body}</c></row></sheetData></worksheet>'
+        got, _ = sheet_full.cell_values(sheet.encode(), [("A1", 0, 0, "A1")], None)
+        assert got["A1"] == float("inf")
+    fast, _ = sheet_xml.cell_values(sheet.replace("<!-- full -->", "").encode(), [("A1", 0, 0, "A1")], None)
+    assert fast["A1"] == float("inf")

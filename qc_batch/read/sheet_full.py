@@ -14,6 +14,7 @@ cell written twice, or a cell content Excel would not load refuses the part.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -27,6 +28,8 @@ MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 MAX_ROWS = 1_048_576
 MAX_COLS = 16_384
 MAX_FORMULA_CHARS = 8192
+#: A number cell's text longer than this reads as infinity, refused by the readers (both readers).
+MAX_NUMBER_TEXT = 400
 _ADDRESS = re.compile(r"([A-Z]{1,3})([1-9][0-9]{0,6})")
 _NUMBER = re.compile(r"\s*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*")
 
@@ -199,6 +202,8 @@ def _value(cell: _Cell, strings: list[str] | None, bad) -> Any:
     if kind == "n":
         if not v.strip():
             return None
+        if len(v) > MAX_NUMBER_TEXT:
+            return math.inf  # no number anyone typed: the readers refuse it (as the fast reader does)
         if _NUMBER.fullmatch(v) is None:
             raise bad(f"{where}是数值单元格，但内容不是数值")
         return float(v)

@@ -25,6 +25,7 @@ readers accept both), text cut to :data:`~qc_batch.read.cells.MAX_CELL_CHARS`.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -268,6 +269,8 @@ def _value(kind: bytes, inner: bytes, strings: SharedStrings | None) -> tuple[An
     if kind == b"n":
         if not v.strip():
             return None, formula
+        if len(v) > 400:
+            return math.inf, formula  # as the full parser (sheet_full.MAX_NUMBER_TEXT): refused by the readers
         if _NUMBER.fullmatch(v) is None:
             raise NotPlain
         return float(v), formula

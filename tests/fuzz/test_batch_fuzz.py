@@ -36,7 +36,7 @@ from .. import workbooks as wb
 from ..test_sheet_xml import Refused, reference_strings, reference_values
 
 ROOT = Path(__file__).resolve().parents[2]
-FOLDERS = max(2, int(os.environ.get("QC_FUZZ_EXAMPLES", "0")) // 20)
+FOLDERS = max(5, int(os.environ.get("QC_FUZZ_EXAMPLES", "0")) // 20)
 SHEET = h.sheet_part(h.BASE, "评分表")
 REFS = h.refs()
 SCORED = {n: r.address for n, r in REFS.items() if r.sheet == "评分表"
@@ -126,6 +126,7 @@ def check_scored_values(path: Path, res: FileEntry | Sheet) -> None:
 
 
 @settings(max_examples=FOLDERS, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+          derandomize="QC_FUZZ_EXAMPLES" not in os.environ,  # the same folders in CI; random when asked for more
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.data_too_large])
 @given(data=st.data())

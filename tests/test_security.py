@@ -192,6 +192,7 @@ def test_file_names_that_are_not_utf8_are_listed_readably(tmp_path):
     res = run_one(Path(os.fsdecode(raw)))
     assert res.entry.file == "长沙市.xlsx"
     assert screen.display_name("a\x1b[31mb\u202e.xlsx") == "a\ufffd[31mb\ufffd.xlsx"
+    assert screen.clean_name("长沙　市\u200b") == screen.clean_name("ＡＢ长沙市")[2:] == "长沙市"
     assert screen.display_name(os.fsdecode(b"\xff\xfe.xlsx")).endswith(".xlsx")
 
 

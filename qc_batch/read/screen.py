@@ -44,11 +44,12 @@ _INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u00ad\u034f\u061c\u115f\u1160\u17b4
 
 
 def clean_name(text: str) -> str:
-    """A unit, 市州 or level name as it identifies the unit: NFKC, no invisible characters,
-    inner whitespace collapsed to one space, trimmed."""
+    """A unit, 市州 or level name as it identifies the unit: NFKC, no invisible characters, no
+    whitespace between Chinese characters, other inner whitespace one space, trimmed."""
     text = unicodedata.normalize("NFKC", text)
     text = _INVISIBLE.sub("", text)
     text = "".join(ch for ch in text if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn"))
+    text = re.sub(r"(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])", "", text)  # 长沙 市 is 长沙市
     return re.sub(r"\s+", " ", text).strip()
 
 

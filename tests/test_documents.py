@@ -309,10 +309,11 @@ def test_summary_of_a_batch_without_an_accepted_unit(tmp_path):
 
 def _require_soffice() -> str:
     program = pdf_mod.find_soffice()
-    if program is None:
+    if program is None or not (shutil.which("pdfinfo") and shutil.which("pdftotext")):
+        msg = "LibreOffice Writer and poppler-utils are not installed"
         if os.environ.get("CI"):
-            pytest.fail("LibreOffice is not installed (CI must install libreoffice-writer-nogui: see .ci/run)")
-        pytest.skip("LibreOffice is not installed")
+            pytest.fail(msg + " (CI must install libreoffice-writer-nogui and poppler-utils: see .ci/run)")
+        pytest.skip(msg)
     return program
 
 

@@ -274,3 +274,25 @@ def test_libreoffice_shows_what_the_batch_reads(build, tmp_path):
             assert want is not None and got is not None and float(want) == float(got), (name, want, got)
         else:
             assert (want or None) == (got or None), (name, want, got)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_time_bound_holds_in_both_modes(tmp_path, monkeypatch, workers):
+    """In this process (--workers 1) and in worker processes alike, a file that reads forever
+    ends as FILE_TIMEOUT and the other files are read."""
+    from qc_batch.batch.run import read_all
+
+    slow = h.resaved(h.BASE, tmp_path / "慢.xlsx")
+    real_read = ingest.read_workbook
+
+    def read(path, *a, **k):
+        while Path(path).name == slow.name:
+            with contextlib.suppress(Exception):
+                time.sleep(0.05)
+        return real_read(path, *a, **k)
+    monkeypatch.setattr(ingest, "read_workbook", read)
+    monkeypatch.setattr(ingest, "FILE_TIMEOUT_S", 1)  # forked workers inherit both
+    others = [h.resaved(p, tmp_path / p.name) for p in sorted((ROOT / "input").glob("*.xlsx"))[:13]]
+    out = read_all([slow, *others], parse_settings({"year": wb.YEAR}), workers=workers)
+    assert isinstance(out[0], FileEntry) and out[0].reason_code == "FILE_TIMEOUT"
+    assert all(isinstance(r, Sheet) for r in out[1:])

@@ -202,8 +202,10 @@ def formula_names(rubric: Rubric) -> tuple[str, ...]:
     return tuple(ind.score_name for ind in rubric.indicators)
 
 
-def process_file(path: str, year: int, policy: Policy, timeout: int = FILE_TIMEOUT_S) -> FileEntry | Sheet:
-    """Read, check, type, score and audit one workbook. Never raises."""
+def process_file(path: str, year: int, policy: Policy, timeout: int | None = None) -> FileEntry | Sheet:
+    """Read, check, type, score and audit one workbook, within ``timeout`` seconds (default
+    :data:`FILE_TIMEOUT_S`, in a worker or in this process alike). Never raises."""
+    timeout = FILE_TIMEOUT_S if timeout is None else timeout
     p = Path(path)
     try:
         st = p.stat()

@@ -103,6 +103,9 @@ def unit_values(k: int) -> dict[str, Any]:
         values = sample._unit_values(rubric, unit, "县市区", parent, YEAR, rng, k)
     finally:
         del sample.STRENGTH[unit]
+    for inp in rubric.inputs:  # claimed province ranks are a permutation, as in real submissions (no RANK_CLAIM_CONFLICT)
+        if inp.kind == "rank":
+            values[inp.name] = k
     if k % 37 == 0:  # no port (合理缺项)
         values["QC_3_5_b1"], values["QC_3_5_b2"] = "否", None
     sample._claims(rubric, unit, values, policy, rng)
@@ -128,8 +131,7 @@ def _gen_one(job: tuple[int, str]) -> str:
     return path
 
 
-GENERATOR_SOURCES = ("sheet_writer.py", "sample.py", "sheet_data.py", "sheet_names.py", "excel_formula.py",
-                     "rubric.py", "scoring.py", "expr.py")
+GENERATOR_SOURCES = ("sheet/*.py", "sample.py", "read/sheet_data.py", "rubric/*.py", "engine/scoring.py")
 
 
 def cache_folder(cache: Path) -> Path:
@@ -140,7 +142,7 @@ def cache_folder(cache: Path) -> Path:
 
     pkg = Path(qc_batch.__file__).parent
     h = hashlib.sha256(GENERATOR_VERSION.encode())
-    files = [pkg / f for f in GENERATOR_SOURCES] + sorted((pkg / "data").glob("*"))
+    files = [f for pattern in GENERATOR_SOURCES for f in sorted(pkg.glob(pattern))] + sorted((pkg / "data").glob("*"))
     for f in files:
         if f.is_file():
             h.update(f.name.encode() + b"\0" + f.read_bytes())

@@ -207,12 +207,36 @@ def _claims(rubric: Rubric, unit: str, values: dict[str, Any], policy: Policy,
             values[ind.evidence_name] = None
 
 
+def _distinct_ranks(rubric: Rubric, level: str, values: dict[str, Any],
+                    taken: dict[tuple[str, str], set[int]]) -> None:
+    """Province ranks are a permutation: no two sample units of a level claim the same rank of the same measure.
+
+    A drawn rank already claimed by an earlier unit of the level (or beyond the number of sample units of
+    the level, the sample register) moves to the next free rank, as real submissions would not collide
+    (they would get RANK_CLAIM_CONFLICT if they did).
+    """
+    peers = sum(1 for _, lv, _ in _units() if lv == level)
+    for inp in rubric.inputs:
+        if inp.kind != "rank" or values.get(inp.name) is None:
+            continue
+        used = taken.setdefault((level, inp.name), set())
+        free = [r for r in range(1, peers + 1) if r not in used]
+        if not free:
+            continue
+        rank = values[inp.name]
+        rank = min((r for r in free if r >= rank), default=free[0])
+        used.add(rank)
+        values[inp.name] = rank
+
+
 def sample_units(rubric: Rubric, year: int, seed: int, policy: Policy) -> list[dict[str, Any]]:
     """Raw named-cell values of every sample unit, in a fixed order."""
     rng = random.Random(seed)
     out = []
+    taken: dict[tuple[str, str], set[int]] = {}
     for idx, (unit, level, parent) in enumerate(_units(), start=1):
         v = _unit_values(rubric, unit, level, parent, year, rng, idx)
+        _distinct_ranks(rubric, level, v, taken)
         _claims(rubric, unit, v, policy, rng)
         if unit == VETO_UNIT:
             v[sn.veto_name(2)] = "是"

@@ -62,7 +62,10 @@ def test_reports_say_what_matters(samples):
         assert (out / "reports" / f"{u.id}.md").is_file()
         assert (out / "returned" / f"{u.id}_审核.xlsx").is_file()
     index = (out / "index.md").read_text(encoding="utf-8")
-    assert index.count("](reports/") == len(result.units)
+    # every unit: its Markdown report and its Word report; the province summary once
+    assert index.count(".md)") == len(result.units)
+    assert index.count(".docx)") == len(result.units) + 1
+    assert "](summary.docx)" in index
 
 
 def test_unit_text_cannot_inject_markup(tmp_path):

@@ -362,3 +362,23 @@ def test_the_review_folder_comes_from_the_option_or_the_settings(tmp_path):
 def test_review_without_a_run_says_what_to_do(tmp_path):
     proc = qc("review", "--output", "output", cwd=tmp_path)
     assert proc.returncode == 4 and "qc-batch run" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_review_that_takes_too_long_is_rejected_within_the_per_file_time_bound(tmp_path, monkeypatch):
+    """Review workbooks are read under the same per-file time bound as submissions (FILE_TIMEOUT),
+    and the bound cannot be swallowed by a catch-all on the way."""
+    import contextlib
+    import time
+
+    from qc_batch.review import reader
+
+    def slow(*_args, **_kwargs):
+        with contextlib.suppress(Exception):  # a reader's catch-all must not stop the bound
+            time.sleep(5)
+        raise AssertionError("the time bound did not stop the read")
+
+    monkeypatch.setattr(reader, "_review", slow)
+    path = _review_file(tmp_path, {})
+    entry = read_review(path, RUBRIC, YEAR, ACCEPTED, timeout=1)
+    assert entry.reason_code == "FILE_TIMEOUT"  # not FILE_INTERNAL: the sleep was cut short by the bound
+    assert entry.status == "rejected"

@@ -13,6 +13,7 @@ a time and memory bound, and returns plain picklable data.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import hashlib
@@ -212,19 +213,28 @@ def process_file(path: str, year: int, policy: Policy, timeout: int | None = Non
         base = FileEntry(display_name(p.name), REJECTED, size=st.st_size, mtime=_mtime(st))
     except OSError as err:
         return _rejected(display_name(p.name), codes.FILE_UNREADABLE, error=err.strerror)
-    use_alarm = (timeout and hasattr(signal, "SIGALRM")
-                 and threading.current_thread() is threading.main_thread())
-    if not use_alarm:
-        return _read_one(p, base, year, policy, timeout)
-    old = signal.signal(signal.SIGALRM, _alarm)
     try:
-        try:
-            signal.alarm(timeout)
+        with time_limit(timeout):
             return _read_one(p, base, year, policy, timeout)
-        finally:
-            signal.alarm(0)
     except FileTimeout:  # the alarm went off at the very end, after _read_one's own handler
         return _reason(base, codes.FILE_TIMEOUT, seconds=timeout)
+
+
+@contextlib.contextmanager
+def time_limit(seconds: int) -> Iterator[None]:
+    """Raise :class:`FileTimeout` inside the block after ``seconds`` (0: no bound). The bound holds
+    in a worker and in this process alike, wherever SIGALRM exists and this is the main thread
+    (elsewhere the block runs unbounded: workers on such platforms are still bounded by the pool)."""
+    if not (seconds and hasattr(signal, "SIGALRM") and threading.current_thread() is threading.main_thread()):
+        yield
+        return
+    old = signal.signal(signal.SIGALRM, _alarm)
+    try:
+        signal.alarm(seconds)
+        try:
+            yield
+        finally:
+            signal.alarm(0)
     finally:
         signal.signal(signal.SIGALRM, old)
 

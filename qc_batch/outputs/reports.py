@@ -278,7 +278,8 @@ def index_markdown(result, views: dict[str, dict[str, Any]], charts: bool) -> st
     lines = [f"# {result.settings.year}年度质量强市（区、县）评价审核结果", ""]
     c = result.count
     lines.append(f"共 {len(result.files)} 个文件：受理 {c('accepted')}，被新版本替代 {c('superseded')}，"
-                 f"拒收 {c('rejected')}。详见 {paths.COMPARISON}。")
+                 f"拒收 {c('rejected')}。详见 {paths.COMPARISON}；"
+                 f"供领导阅览的全省汇总：[{paths.SUMMARY}]({quote(paths.SUMMARY)})。")
     lines.append("")
     for level in result.rubric.levels:
         units = sorted((v for v in views.values() if v["level"] == level),
@@ -290,7 +291,8 @@ def index_markdown(result, views: dict[str, dict[str, Any]], charts: bool) -> st
             rank = v["rank"] if v["rank"] is not None else "—"
             name = md(v["unit"]) + (f"（{md(v['parent'])}）" if v["parent"] else "")
             lines.append(f"| {rank} | {name} | {v['total']} | {v['status']} | "
-                         f"[报告]({quote(paths.report(v['id']))}) | [审核表]({quote(paths.returned(v['id']))}) |")
+                         f"[报告]({quote(paths.report(v['id']))})（[Word]({quote(paths.report_docx(v['id']))})） | "
+                         f"[审核表]({quote(paths.returned(v['id']))}) |")
         lines.append("")
     rejected = [f for f in result.files if f.status == "rejected"]
     if rejected:

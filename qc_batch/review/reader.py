@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from qc_batch import codes
-from qc_batch.batch.ingest import FileEntry, discover
+from qc_batch.batch.ingest import FILE_TIMEOUT_S, FileEntry, FileTimeout, discover, time_limit
 from qc_batch.codes import ACCEPTED, REJECTED, SUPERSEDED
 from qc_batch.read import cells as readers
 from qc_batch.read.workbook import WorkbookError, check_size, read_workbook
@@ -80,8 +80,19 @@ def _mtime(path: Path) -> str:
     return dt.datetime.fromtimestamp(t, dt.timezone.utc).replace(microsecond=0).isoformat()
 
 
-def read_review(path: Path, rubric: Rubric, year: int, accepted: Mapping[UnitKey, FileEntry]) -> Review | FileEntry:
-    """One review workbook, accepted (a :class:`Review`) or rejected (a :class:`FileEntry`). Never raises."""
+def read_review(path: Path, rubric: Rubric, year: int, accepted: Mapping[UnitKey, FileEntry],
+                timeout: int | None = None) -> Review | FileEntry:
+    """One review workbook, accepted (a :class:`Review`) or rejected (a :class:`FileEntry`), read within
+    the same per-file time bound as a submission (default :data:`FILE_TIMEOUT_S`). Never raises."""
+    seconds = FILE_TIMEOUT_S if timeout is None else timeout
+    try:
+        with time_limit(seconds):
+            return _read_review(path, rubric, year, accepted)
+    except FileTimeout:
+        return FileEntry(path.name, REJECTED, codes.FILE_TIMEOUT.code, codes.FILE_TIMEOUT.message(seconds=seconds))
+
+
+def _read_review(path: Path, rubric: Rubric, year: int, accepted: Mapping[UnitKey, FileEntry]) -> Review | FileEntry:
     try:
         size = path.stat().st_size
         base = FileEntry(path.name, REJECTED, size=size, mtime=_mtime(path))

@@ -7,9 +7,9 @@ once) is several times faster than parsing every element.
 
 Searching text is only safe when every ``<`` in the searched range starts a real
 element of the spreadsheet namespace, and every cell tag is written the one way
-searched for. So a part is *plain* only when it is well-formed XML (checked by expat
-without handlers, at C speed), has, anywhere, no ``<!`` (DTD, comment, CDATA) and no
-``<?`` after the XML declaration (processing instruction);
+searched for. So a part is *plain* only when it is well-formed XML (checked by expat at C
+speed, :func:`well_formed`), has, anywhere, no DTD, comment, CDATA section or processing
+instruction;
 declares the main namespace once, as the root's default; and, inside
 ``<sheetData>`` (or the shared strings), has no namespace declaration, no prefixed
 element, no cell tag other than ``<c r="A1" ...>`` with a valid address first, no
@@ -38,7 +38,6 @@ MAIN_NS = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _T = re.compile(rb"<t(?:\s[^<>]*)?(?:/>|>([^<]*)</t>)")
 _T_OPEN = re.compile(rb"<t[\s/>]")
 _RPH = re.compile(rb"<rPh(?:\s[^<>]*)?>.*?</rPh>|<rPh(?:\s[^<>]*)?/>", re.S)
-_ILLEGAL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _PREFIXED = re.compile(rb"<[A-Za-z_][\w.\-]*:")
 _CELL_TAG = re.compile(rb'<c r="[A-Z]{1,3}[1-9][0-9]{0,6}"((?:\s+[A-Za-z_][\w.:\-]*="[^"<>&]*")*)\s*(/?)>')
 _CELL_START = re.compile(rb"<c[\s/>]")
@@ -97,7 +96,7 @@ def _entity(m: re.Match) -> str:
     return _NAMED[e]
 
 
-def _decode(raw: bytes) -> str:
+def decode_text(raw: bytes) -> str:
     if b"\r" in raw:
         raise NotPlain  # a parser reads a literal CR (CR LF) as LF: left to the full parser
     text = raw.decode("utf-8")
@@ -126,21 +125,42 @@ def rich_text(raw: bytes) -> str:
     runs = _T.findall(raw)
     if len(runs) != len(_T_OPEN.findall(raw)):
         raise NotPlain  # a <t> that does not close the plain way
-    text = "".join(_decode(t) for t in runs)
+    text = "".join(decode_text(t) for t in runs)
     return unescape_ooxml(text)[:MAX_CELL_CHARS]
+
+
+class _Refused(Exception):
+    pass
+
+
+def _refuse(*_args) -> None:
+    raise _Refused
+
+
+def well_formed(xml: bytes) -> None:
+    """Raise :class:`NotPlain` unless ``xml`` is well-formed XML with no DTD, comment, CDATA
+    section or processing instruction anywhere (the XML declaration is not one).
+
+    One expat pass at C speed: the handlers below are only called when such a thing is
+    present, and refuse it there (no DTD is read, so no entity can be declared or expanded).
+    Expat also refuses every raw control character XML forbids, in any context and any
+    declared encoding, so no separate scan for them is needed."""
+    parser = expat.ParserCreate(namespace_separator=" ")
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.StartDoctypeDeclHandler = _refuse
+    parser.CommentHandler = _refuse
+    parser.StartCdataSectionHandler = _refuse
+    parser.ProcessingInstructionHandler = _refuse
+    try:
+        parser.Parse(xml, True)
+    except (expat.ExpatError, _Refused):
+        raise NotPlain from None
 
 
 def _check_part(xml: bytes, root: bytes) -> int:
     """Common checks of a plain part; returns where the root element's tag ends."""
     decl_end = xml.find(b"?>") + 2 if xml.startswith((b"<?xml", b"\xef\xbb\xbf<?xml")) else 0
-    if b"<!" in xml or xml.find(b"<?", decl_end) >= 0:
-        raise NotPlain  # a DTD, comment, CDATA or processing instruction anywhere
-    if _ILLEGAL.search(xml):
-        raise NotPlain  # a control character XML does not allow: not well-formed, the full parser says so
-    try:  # well-formed, as Excel requires (expat without handlers: C speed; no DTD is left to expand)
-        expat.ParserCreate(namespace_separator=" ").Parse(xml, True)
-    except expat.ExpatError:
-        raise NotPlain from None
+    well_formed(xml)  # as Excel requires; and no DTD, comment, CDATA or processing instruction
     start = xml.find(b"<" + root, decl_end)
     if start < 0 or xml[decl_end:start].strip() or xml[start + len(root) + 1:start + len(root) + 2] not in b" \t\r\n>":
         raise NotPlain
@@ -262,7 +282,7 @@ def _value(kind: bytes, inner: bytes, strings: SharedStrings | None) -> tuple[An
     m = _PLAIN_INNER.fullmatch(inner)
     if m is None:
         raise NotPlain
-    formula = None if m[1] is None else _decode(m[2] or b"")
+    formula = None if m[1] is None else decode_text(m[2] or b"")
     v = m[3]
     if v is None:
         return None, formula
@@ -285,10 +305,10 @@ def _value(kind: bytes, inner: bytes, strings: SharedStrings | None) -> tuple[An
     if kind == b"e":
         return None, formula  # an error value (#DIV/0! ...) reads as blank
     if kind in (b"str", b"d"):
-        return _decode(v)[:MAX_CELL_CHARS], formula
+        return decode_text(v)[:MAX_CELL_CHARS], formula
     raise NotPlain
 
 
 def _formula(inner: bytes) -> str | None:
     m = _PLAIN_INNER.match(inner)
-    return None if m is None or m[1] is None else _decode(m[2] or b"")
+    return None if m is None or m[1] is None else decode_text(m[2] or b"")

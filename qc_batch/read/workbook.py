@@ -27,7 +27,7 @@ from typing import Any
 from xml.parsers import expat
 
 from qc_batch import codes
-from qc_batch.read import sheet_full, sheet_xml
+from qc_batch.read import sheet_full, sheet_xml, workbook_xml
 
 MAX_FILE_BYTES = 25 * 1024 * 1024
 MAX_ZIP_ENTRIES = 2000
@@ -235,13 +235,25 @@ _WORKBOOK_TAGS = frozenset({f"{NS_MAIN}sheet", f"{NS_MAIN}definedName"})
 _REL_TAGS = frozenset({f"{NS_PKG_REL}Relationship"})
 
 
-def _workbook_parts(zf: zipfile.ZipFile) -> tuple[dict[str, str], dict[str, str]]:
+def workbook_elements(wb_xml: bytes, plain: bool = True) -> list[tuple[str, dict[str, str], str]]:
+    """The ``<sheet>`` and ``<definedName>`` elements of ``xl/workbook.xml`` (tag, attributes, text),
+    read from the bytes when the part is plain (:mod:`qc_batch.read.workbook_xml`), otherwise (or
+    with ``plain=False``) by the streaming parse that refuses any DTD."""
+    if plain:
+        try:
+            return workbook_xml.plain_elements(wb_xml)
+        except (sheet_xml.NotPlain, UnicodeDecodeError, ValueError):
+            pass
+    return _elements(wb_xml, "xl/workbook.xml", _WORKBOOK_TAGS)
+
+
+def _workbook_parts(zf: zipfile.ZipFile, plain: bool = True) -> tuple[dict[str, str], dict[str, str]]:
     """Sheet name -> part path, and workbook-scoped defined name -> reference text."""
     try:
         wb_xml = _read_member(zf, "xl/workbook.xml")
     except KeyError:
         raise WorkbookError(codes.FILE_NOT_WORKBOOK.code, codes.FILE_NOT_WORKBOOK.message()) from None
-    elements = _elements(wb_xml, "xl/workbook.xml", _WORKBOOK_TAGS)
+    elements = workbook_elements(wb_xml, plain)
     rels: dict[str, str] = {}
     try:
         rel_xml = _read_member(zf, "xl/_rels/workbook.xml.rels")
@@ -312,7 +324,7 @@ def read_workbook(path: str | Path, wanted: Mapping[str, Any] | None = None,
                             "文件已损坏或不完整（可能传输中断），无法打开；请重新保存后再报送") from None
     with zf:
         _check_zip(zf)
-        sheets, names = _workbook_parts(zf)
+        sheets, names = _workbook_parts(zf, plain)
         refs: dict[str, CellRef] = {}
         for name, text in names.items():
             if wanted is not None and name not in wanted:

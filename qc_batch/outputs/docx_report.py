@@ -338,9 +338,12 @@ def markdown_docx(text: str, images: dict[str, bytes] | None = None) -> bytes:
     return docx_package(document_xml("".join(body.parts)), body.images)
 
 
-def write_report_docx(path: Path, markdown: str, chart: Path | None) -> None:
-    """``reports/<id>.docx`` from the unit's rendered report, with its chart when one was drawn."""
+def write_report_docx(path: Path, markdown: str, chart: Path | None, chart_png: bytes | None = None) -> None:
+    """``reports/<id>.docx`` from the unit's rendered report, with its chart when one was drawn
+    (``chart_png``: the chart's bytes when the caller has them, else read from ``chart``)."""
     images = {}
-    if chart is not None and chart.is_file():
+    if chart is not None and chart_png is not None:
+        images[chart.name] = chart_png
+    elif chart is not None and chart.is_file():
         images[chart.name] = chart.read_bytes()
     path.write_bytes(markdown_docx(markdown, images))

@@ -23,7 +23,7 @@ from qc_batch.outputs.comparison import write_comparison
 from qc_batch.outputs.docx_report import write_report_docx
 from qc_batch.outputs.pdf import PdfOutcome, convert_to_pdf
 from qc_batch.outputs.report_data import ReportSet, peer_stats, summary_view, unit_view
-from qc_batch.outputs.reports import cjk_font_path, group_chart, index_markdown, render_report, template_path
+from qc_batch.outputs.reports import cjk_font_path, group_chart, index_markdown, report_renderer, template_path
 from qc_batch.outputs.results import results_json
 from qc_batch.outputs.returned import write_returned
 from qc_batch.outputs.staging import Staging
@@ -57,13 +57,14 @@ def _unit_files(k: int) -> str:
     u = result.units[k]
     view = unit_view(result, u, _STATE["peers"])
     view["chart"] = charts = _STATE["charts"]
-    stage_dir, template = _STATE["stage"], _STATE["template"]
-    text = render_report(view, template)
+    stage_dir = _STATE["stage"]
+    if (render := _STATE.get("render")) is None:  # the template loaded once per process
+        render = _STATE["render"] = report_renderer(_STATE["template"])
+    text = render(view)
     paths.under(stage_dir, paths.report(u.id)).write_text(text, encoding="utf-8")
     chart = paths.under(stage_dir, paths.chart(u.id)) if charts else None
-    if chart:
-        group_chart(view, chart)
-    write_report_docx(paths.under(stage_dir, paths.report_docx(u.id)), text, chart)
+    png = group_chart(view, chart) if chart else None
+    write_report_docx(paths.under(stage_dir, paths.report_docx(u.id)), text, chart, png)
     write_returned(paths.under(stage_dir, paths.returned(u.id)), u, result.rubric, result.settings.policy, view)
     return u.id
 

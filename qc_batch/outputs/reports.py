@@ -14,6 +14,7 @@ import functools
 import re
 import shutil
 import subprocess
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -77,9 +78,28 @@ _EXTRACTED = contextlib.ExitStack()
 atexit.register(_EXTRACTED.close)
 
 
+_DICT_ATTRS = frozenset(dir(dict))
+
+
+class _ViewEnvironment(jinja2.Environment):
+    """Jinja's ``u.name`` on the plain-dict views, without the exception per lookup.
+
+    Jinja tries ``getattr(obj, name)`` first and the item only when that raises; on a plain
+    dict the attribute exists exactly when ``name`` is one of dict's own, so for any other
+    name the item is what Jinja would return (about 800 lookups a report)."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in _DICT_ATTRS:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return super().getattr(obj, attribute)
+
+
 @functools.cache
 def _env(folder: str) -> jinja2.Environment:
-    env = jinja2.Environment(
+    env = _ViewEnvironment(
         loader=jinja2.FileSystemLoader(folder), autoescape=False, undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True, trim_blocks=False, lstrip_blocks=False,
     )
@@ -90,9 +110,22 @@ def _env(folder: str) -> jinja2.Environment:
 
 
 def render_report(view: dict[str, Any], template: Path | None = None) -> str:
+    return report_renderer(template)(view)
+
+
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+def report_renderer(template: Path | None = None) -> Callable[[dict[str, Any]], str]:
+    """:func:`render_report` with the template found and loaded once: the output workers render
+    thousands of reports, and each lookup checked the template's file again (two ``stat`` calls)."""
     path = template_path(template)
-    text = _env(str(path.parent)).get_template(path.name).render(u=view)
-    return re.sub(r"\n{3,}", "\n\n", text)
+    tpl = _env(str(path.parent)).get_template(path.name)
+
+    def render(view: dict[str, Any]) -> str:
+        return _BLANK_LINES.sub("\n\n", tpl.render(u=view))
+
+    return render
 
 
 # -- chart -------------------------------------------------------------------------
@@ -243,10 +276,13 @@ def _background(labels: tuple[str, ...]) -> Image.Image:
     return img
 
 
-def group_chart(view: dict[str, Any], path: Path) -> None:
-    """Horizontal bars: the unit's score rate per group, with the peers' average marked (a palette PNG)."""
+def group_chart(view: dict[str, Any], path: Path) -> bytes:
+    """Horizontal bars: the unit's score rate per group, with the peers' average marked (a palette PNG).
+    Returns the PNG written, so the Word report need not read it back."""
     img = _draw_chart(view)
-    path.write_bytes(png_palette(img.width, img.height, img.tobytes(), bytes(_palette()[2])))
+    png = png_palette(img.width, img.height, img.tobytes(), bytes(_palette()[2]))
+    path.write_bytes(png)
+    return png
 
 
 def _draw_chart(view: dict[str, Any]) -> Image.Image:

@@ -144,6 +144,36 @@ class Base:
     formula_cells: list[FormulaCell]                  # every formula cell and the result it shows
     styles: dict[str, int]                            # 审核结果 style -> xf index
     fillable: list[str]
+    plan: dict[str, Plan]                             # sheet member -> where each unit's cells go
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A sheet member's unit cells, resolved to their pieces once per base: per unit, each
+    cell is then one string join, with no address lookups and no formula text formatted.
+
+    ``values``: (name, piece, address, style) of each fillable blank cell; ``formulas``:
+    (piece, cell, the cell's XML up to its number result, the same up to a text result).
+    """
+
+    values: tuple[tuple[str, int, str, str], ...]
+    formulas: tuple[tuple[int, FormulaCell, str, str], ...]
+
+
+def _plan(tpl: Template, sheet: str, cells: Mapping[str, tuple[str, str]], fillable: list[str],
+          formula_cells: list[FormulaCell]) -> Plan:
+    values = []
+    for name in fillable:
+        where = cells.get(name)
+        if where is not None and where[0] == sheet and (hit := tpl.slots.get((BLANK, where[1]))) is not None:
+            values.append((name, hit[0], where[1], hit[1].style))
+    formulas: dict[int, tuple[int, FormulaCell, str, str]] = {}  # one per cell; the last record of an address wins
+    for cell in formula_cells:
+        if cell.sheet == sheet and (hit := tpl.slots.get((FORMULA, cell.addr))) is not None:
+            slot = hit[1]
+            formulas[hit[0]] = (hit[0], cell, f'<c r="{cell.addr}"{slot.style}><f>{slot.text}</f><v>',
+                                f'<c r="{cell.addr}"{slot.style} t="str"><f>{slot.text}</f><v>')
+    return Plan(tuple(values), tuple(formulas.values()))
 
 
 def base_for(rubric: Rubric, policy: Policy) -> Base:
@@ -193,7 +223,10 @@ def _make_base(rubric: Rubric, policy: Policy) -> Base:
     members = [Member(info.filename, info.date_time, crc32(blob), len(blob),
                       b"" if info.filename in templates or info.filename == audit[0] else deflate_raw(blob))
                for info, blob in raw]
-    return Base(members, templates, audit, dict(writer.cells), list(writer.formula_cells), styles, fillable)
+    cells, formula_cells = dict(writer.cells), list(writer.formula_cells)
+    plan = {part: _plan(tpl, sheet, cells, fillable, formula_cells)
+            for part, (kind, sheet, tpl) in templates.items() if kind == "sheet"}
+    return Base(members, templates, audit, cells, formula_cells, styles, fillable, plan)
 
 
 # -- zip ---------------------------------------------------------------------------
@@ -224,10 +257,21 @@ def _zip(entries: list[tuple[Member, bytes]]) -> bytes:
 # -- cell XML ----------------------------------------------------------------------
 
 
+# Texts recur from unit to unit (options, labels, the 审核结果 headings and finding titles): each is
+# escaped once per process. Bounded, so a batch of distinct long texts cannot grow it without end.
+_TEXTS: dict[str, str] = {}
+_TEXTS_MAX = 1 << 15
+
+
 def _text(value: str) -> str:
-    value = _CTRL.sub("", value)
-    space = ' xml:space="preserve"' if value != value.strip() or "\n" in value else ""
-    return f"<t{space}>{escape(value)}</t>"
+    out = _TEXTS.get(value)
+    if out is None:
+        clean = _CTRL.sub("", value)
+        space = ' xml:space="preserve"' if clean != clean.strip() or "\n" in clean else ""
+        out = f"<t{space}>{escape(clean)}</t>"
+        if len(_TEXTS) < _TEXTS_MAX:
+            _TEXTS[value] = out
+    return out
 
 
 def _number(v: float) -> str:
@@ -244,14 +288,6 @@ def _value_cell(addr: str, style: str, raw: Any) -> str:
         serial = (d - _EXCEL_EPOCH).total_seconds() / 86400
         return f'<c r="{addr}" s="{style}"><v>{_number(serial)}</v></c>'
     return f'<c r="{addr}" s="{style}" t="inlineStr"><is>{_text(str(raw))}</is></c>'
-
-
-def _formula_cell(addr: str, style: str, formula: str, value: Any) -> str:
-    if isinstance(value, str):
-        return f'<c r="{addr}"{style} t="str"><f>{formula}</f><v>{escape(_CTRL.sub("", value))}</v></c>'
-    if isinstance(value, bool):
-        value = int(value)
-    return f'<c r="{addr}"{style}><f>{formula}</f><v>{_number(value)}</v></c>'
 
 
 _COLUMNS = [xl_col_to_name(c) for c in range(64)]  # the 审核结果 sheet uses the first few
@@ -281,21 +317,30 @@ def _audit_rows_xml(rows, styles: Mapping[str, int]) -> tuple[str, str]:
     return f"<sheetData>{''.join(out)}</sheetData>", f"A1:{xl_rowcol_to_cell(len(rows) - 1, last_col)}"
 
 
-def _member_xml(kind: str, tpl: Template, values: Mapping[str, Any], results: Mapping[str, Any],
-                flagged: Mapping[str, str]) -> str:
+def _sheet_xml(tpl: Template, plan: Plan, fill: Fill, flagged: Mapping[str, str]) -> str:
+    pieces = list(tpl.pieces)
+    for name, i, addr, style in plan.values:
+        raw = fill.values.get(name)
+        if raw is not None and raw != "":
+            pieces[i] = _value_cell(addr, style, raw)
+    for i, cell, head, head_text in plan.formulas:
+        v = cached_value(cell, fill)
+        if isinstance(v, str):
+            pieces[i] = f'{head_text}{escape(_CTRL.sub("", v))}</v></c>'
+        else:
+            pieces[i] = f"{head}{_number(int(v) if isinstance(v, bool) else v)}</v></c>"
+    slots = tpl.slots
+    for addr in flagged:
+        if (hit := slots.get((FLAG, addr))) is not None:
+            pieces[hit[0]] = hit[1].original
+    return "".join(pieces)
+
+
+def _member_xml(kind: str, tpl: Template, flagged: Mapping[str, str]) -> str:
+    """A comments or drawing member: only the flagged cells' comments and shapes kept."""
     changes: dict[int, str] = {}
     slots = tpl.slots
-    if kind == "sheet":
-        for addr, v in values.items():
-            if (hit := slots.get((BLANK, addr))) is not None:
-                changes[hit[0]] = _value_cell(addr, hit[1].style, v)
-        for addr, r in results.items():
-            if (hit := slots.get((FORMULA, addr))) is not None:
-                changes[hit[0]] = _formula_cell(addr, hit[1].style, hit[1].text, r)
-        for addr in flagged:
-            if (hit := slots.get((FLAG, addr))) is not None:
-                changes[hit[0]] = hit[1].original
-    elif kind == "comments":
+    if kind == "comments":
         for addr, text in flagged.items():
             if (hit := slots.get((COMMENT, addr))) is not None:
                 body = hit[1].text.replace(f"<t>{_NOTE_MARK}</t>", _text(text))
@@ -343,16 +388,6 @@ def patched_workbook(u: UnitResult, rubric: Rubric, policy: Policy, notes: Mappi
     """The unit's returned workbook as xlsx bytes."""
     base = base_for(rubric, policy)
     fill = returned_fill(u, rubric, policy, notes)
-    values: dict[str, dict[str, Any]] = defaultdict(dict)
-    for name in base.fillable:
-        raw = fill.values.get(name)
-        if raw is None or raw == "":
-            continue
-        sheet, addr = base.cells[name]
-        values[sheet][addr] = raw
-    results: dict[str, dict[str, Any]] = defaultdict(dict)
-    for cell in base.formula_cells:
-        results[cell.sheet][cell.addr] = cached_value(cell, fill)
     flagged: dict[str, dict[str, str]] = defaultdict(dict)
     for name, text in notes.items():
         if name in base.cells:
@@ -369,7 +404,10 @@ def patched_workbook(u: UnitResult, rubric: Rubric, policy: Policy, notes: Mappi
             xml = f'{head}<dimension ref="{dim}"/>{middle}{sheet_data}{tail}'
         else:
             kind, sheet, tpl = base.templates[m.name]
-            xml = _member_xml(kind, tpl, values.get(sheet, {}), results.get(sheet, {}), flagged.get(sheet, {}))
+            if kind == "sheet":
+                xml = _sheet_xml(tpl, base.plan[m.name], fill, flagged.get(sheet, {}))
+            else:
+                xml = _member_xml(kind, tpl, flagged.get(sheet, {}))
         blob = xml.encode("utf-8")
         entries.append((replace(m, crc=crc32(blob), size=len(blob)), deflate_raw(blob)))
     return _zip(entries)

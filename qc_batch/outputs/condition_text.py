@@ -37,22 +37,37 @@ def _derived(node: expr.Node) -> bool:
 def computed_text(part: Part, values: Mapping[str, Any], refs: Mapping[str, Fraction | None]) -> str:
     """For a part whose rule compares a computed figure (a ratio, a rate) with a threshold, what the
     unit's figures came to: "按填报值计算为 0.99996，需 ≥ 1"; "" when nothing is computed or known."""
+    compares = _compares(part)
+    if not compares:
+        return ""
     env = expr.Env(values, refs)
     need = "需" if len(part.cases) == 1 else "得满分需"  # the first case is the full points'
     seen: list[str] = []
-
-    def walk(n: expr.Node) -> None:
-        if isinstance(n, expr.Compare) and _derived(n.left):
-            left, right = expr.evaluate(n.left, env), expr.evaluate(n.right, env)
-            if isinstance(left, Fraction) and isinstance(right, Fraction):
-                text = f"按填报值计算为 {figure(left)}，{need} {_OP[n.op]} {figure(right)}"
-                if text not in seen:
-                    seen.append(text)
-        for c in expr.children(n):
-            walk(c)
-
-    walk(part.cases[0].when)
+    for n in compares:
+        left, right = expr.evaluate(n.left, env), expr.evaluate(n.right, env)
+        if isinstance(left, Fraction) and isinstance(right, Fraction):
+            text = f"按填报值计算为 {figure(left)}，{need} {_OP[n.op]} {figure(right)}"
+            if text not in seen:
+                seen.append(text)
     return "；".join(seen)
+
+
+def _compares(part: Part) -> tuple[expr.Compare, ...]:
+    """The comparisons of a computed figure in the part's full-points rule, in reading order: the
+    same for every unit, so found once per part (most parts have none, and their text is "")."""
+    def find() -> tuple[expr.Compare, ...]:
+        out: list[expr.Compare] = []
+
+        def walk(n: expr.Node) -> None:
+            if isinstance(n, expr.Compare) and _derived(n.left):
+                out.append(n)
+            for c in expr.children(n):
+                walk(c)
+
+        walk(part.cases[0].when)
+        return tuple(out)
+
+    return part.memo(_compares, find)
 
 
 def tier_choice(ind: Indicator, letter: str | None) -> str:

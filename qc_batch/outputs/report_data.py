@@ -57,6 +57,7 @@ class Peers:
     total_avg: Fraction
     ranks: dict[str, int | None]     # unit id -> rank by total (vetoed units: None)
     ranked: int                      # units with a rank
+    shown: list[dict[str, str]] | None = field(default=None, repr=False, compare=False)  # see _peer_groups
 
 
 def peer_stats(b: BatchResult) -> dict[str, Peers]:
@@ -236,25 +237,34 @@ def summary_view(b: BatchResult, u: UnitResult, peers: dict[str, Peers]) -> dict
     }
 
 
+def _peer_groups(rubric: Rubric, p: Peers) -> list[dict[str, str]]:
+    """The peers' figures of each group as the report shows them: the same for every unit of the
+    level, so formatted once per level (kept with the peers)."""
+    if p.shown is None:
+        p.shown = [{"avg": fmt_points(p.group_avg[g.number]),
+                    "avg_pct": f"{float(pct(p.group_avg[g.number], g.max)):.1f}",
+                    "best": fmt_points(p.group_best[g.number])} for g in rubric.groups]
+    return p.shown
+
+
 def unit_view(b: BatchResult, u: UnitResult, peers: dict[str, Peers]) -> dict[str, Any]:
     """Everything the report template shows of one unit."""
     rubric: Rubric = b.rubric
     p = peers[u.entry.level]
     s = u.score
     groups = []
-    for g in rubric.groups:
+    for g, peers_shown in zip(rubric.groups, _peer_groups(rubric, p), strict=True):
         pts = s.group_points(g.number)
         groups.append({"number": g.number, "name": g.name, "points": fmt_points(pts), "max": g.max,
-                       "pct": f"{float(pct(pts, g.max)):.1f}", "avg": fmt_points(p.group_avg[g.number]),
-                       "avg_pct": f"{float(pct(p.group_avg[g.number], g.max)):.1f}",
-                       "best": fmt_points(p.group_best[g.number])})
+                       "pct": f"{float(pct(pts, g.max)):.1f}", **peers_shown})
     lost = []
     for ind in rubric.indicators:
         isc = s.indicators[ind.code]
-        if isc.lost <= 0:
+        lost_value = isc.lost  # a property, computed in exact fractions: once
+        if lost_value <= 0:
             continue
         lost.append({"code": ind.code, "title": ind.title, "max": ind.max, "points": fmt_points(isc.points),
-                     "lost": fmt_points(isc.lost), "lost_value": isc.lost, "method": ind.method,
+                     "lost": fmt_points(lost_value), "lost_value": lost_value, "method": ind.method,
                      "entered": entered(u, ind), "parts": lost_parts(u, ind, isc, b.settings.policy.refs),
                      "expert": ind.expert})
     lost.sort(key=lambda x: (-x["lost_value"], [int(n) for n in x["code"].split(".")]))

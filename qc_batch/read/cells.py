@@ -97,6 +97,19 @@ def _bounded(x: Fraction) -> Fraction | None:
     return x if in_bounds(x) else None
 
 
+def _exact_float(x: float) -> Fraction | None:
+    """``_bounded(Fraction(repr(x)))`` for a finite float, built without parsing text or comparing
+    fractions where the result is plainly the same (most cells hold whole numbers or ordinary
+    decimals, and ingest reads some 100 of them per workbook)."""
+    if x.is_integer():  # below 2**53 a whole float is exactly its repr's integer
+        return Fraction(int(x)) if abs(x) <= 1e15 else None
+    text = repr(x)
+    if "e" in text or not 1e-14 < abs(x) < 1e14:  # near a bound or in exponent form: the plain way
+        return _bounded(Fraction(text))
+    whole, _, decimals = text.partition(".")  # the shortest decimal, well inside the bounds
+    return Fraction(int(whole + decimals), 10 ** len(decimals))
+
+
 def exact_number(raw: Any) -> Fraction | None:
     """An exact number from a numeric cell or numeric text, else ``None``.
 
@@ -110,7 +123,7 @@ def exact_number(raw: Any) -> Fraction | None:
     if isinstance(raw, float):
         if not math.isfinite(raw) or (raw and not 1e-16 < abs(raw) < 1e16):
             return None
-        return _bounded(Fraction(repr(raw)))
+        return _exact_float(raw)
     if isinstance(raw, Decimal):
         if not raw.is_finite() or (raw and not -17 <= raw.adjusted() <= 16):
             return None

@@ -259,15 +259,29 @@ def cell_values(xml: bytes, cells: Iterable[tuple[str, int, int, str]], strings:
         inner = xml[end:close]
         if _CELL_START.search(inner):
             raise NotPlain  # the cell does not close the plain way
-        kinds = _TYPE.findall(attrs)
-        if len(kinds) > 1 or (not kinds and b"t=" in attrs) or _R_AGAIN.search(attrs):
-            raise NotPlain
-        kind = kinds[0] if kinds else b"n"
+        kind = _KINDS.get(attrs)
+        if kind is None:
+            kind = _kind(attrs)
         value, formula = _value(kind, inner, strings)
         values[key] = value
         if formula is not None:
             formulas[key] = (formula, value)
     return values, formulas
+
+
+#: A cell's attributes (after its address) -> its type. A workbook repeats a few dozen
+#: spellings (style and type) in hundreds of cells; bounded, as the spellings come from outside.
+_KINDS: dict[bytes, bytes] = {}
+
+
+def _kind(attrs: bytes) -> bytes:
+    kinds = _TYPE.findall(attrs)
+    if len(kinds) > 1 or (not kinds and b"t=" in attrs) or _R_AGAIN.search(attrs):
+        raise NotPlain
+    kind = kinds[0] if kinds else b"n"
+    if len(_KINDS) < 4096:
+        _KINDS[attrs] = kind
+    return kind
 
 
 def _value(kind: bytes, inner: bytes, strings: SharedStrings | None) -> tuple[Any, str | None]:

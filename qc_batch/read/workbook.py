@@ -231,7 +231,9 @@ def _elements(data: bytes, what: str, tags: frozenset[str]) -> list[tuple[str, d
     return found
 
 
-_WORKBOOK_TAGS = frozenset({f"{NS_MAIN}sheet", f"{NS_MAIN}definedName"})
+_SHEET_TAG = f"{NS_MAIN}sheet"
+_REL_ID = f"{NS_REL}id"
+_WORKBOOK_TAGS = frozenset({_SHEET_TAG, f"{NS_MAIN}definedName"})
 _REL_TAGS = frozenset({f"{NS_PKG_REL}Relationship"})
 
 
@@ -268,15 +270,16 @@ def _workbook_parts(zf: zipfile.ZipFile, plain: bool = True) -> tuple[dict[str, 
     sheets: dict[str, str] = {}
     names: dict[str, str] = {}
     seen: set[str] = set()
-    for tag, attrs, text in elements:
-        if tag == f"{NS_MAIN}sheet":
-            sheets[attrs.get("name", "")] = rels.get(attrs.get(f"{NS_REL}id", ""), "")
+    for tag, attrs, text in elements:  # some 500 names: the loop's constants are built once
+        if tag == _SHEET_TAG:
+            sheets[attrs.get("name", "")] = rels.get(attrs.get(_REL_ID, ""), "")
         elif "localSheetId" not in attrs:  # sheet-scoped names (print titles etc.) are not ours
             name = attrs.get("name", "")
-            if name.casefold() in seen:  # Excel refuses a workbook that defines a name twice
+            folded = name.casefold()
+            if folded in seen:  # Excel refuses a workbook that defines a name twice
                 raise WorkbookError(codes.FILE_CORRUPT.code, f"工作簿中名称“{name[:40]}”定义了两次"
                                     "（Excel 无法打开这样的文件），疑似被改动过；请在 Excel/WPS 中重新保存后再报送")
-            seen.add(name.casefold())
+            seen.add(folded)
             names[name] = text.strip()
     return sheets, names
 

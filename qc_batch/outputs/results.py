@@ -85,7 +85,28 @@ def unit_dict(u: UnitResult) -> dict[str, Any]:
 
 def submitted_text(r: Reading) -> str:
     """A submitted value as the cell showed it ("" when blank)."""
-    return "" if is_blank(r.raw) else shown(r.raw)
+    raw = r.raw
+    if raw is None:
+        return ""
+    # Keyed by type as well: 1, 1.0 and True are equal keys but show differently.
+    key = (type(raw), raw)
+    try:
+        return _SHOWN[key]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable value: shown without the memo
+        return "" if is_blank(raw) else shown(raw)
+    text = "" if is_blank(raw) else shown(raw)
+    if len(_SHOWN) < _SHOWN_MAX:
+        _SHOWN[key] = text
+    return text
+
+
+# The shown text of a submitted value, by value: most units submit the same few values
+# (0, 1, 是, 否, ...) for about 140 inputs each, and showing one cleans its text each time.
+# ``shown`` depends on the value alone, so the memo never goes stale; it is bounded.
+_SHOWN: dict[tuple[type, Any], str] = {}
+_SHOWN_MAX = 50_000
 
 
 def results_dict(b: BatchResult, generated_at: str) -> dict[str, Any]:

@@ -10,6 +10,7 @@ the other units.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -145,7 +146,12 @@ def ranked_parts(rubric: Rubric) -> list[str]:
 
 def band_rule(st: Standing) -> str:
     """Which ranks are 前列 and 中游 among these peers (with one peer there is no 中游)."""
-    front, middle = st.front_cut, st.middle_cut
+    return _band_rule(st.front_cut, st.middle_cut)
+
+
+@functools.lru_cache(maxsize=256)
+def _band_rule(front: int, middle: int) -> str:
+    # the same few cut-offs for every unit of a level: the text is made once per pair
     if middle > front + 1:
         return f"前 {front} 名为前列，第 {front + 1}～{middle} 名为中游"
     if middle == front + 1:
@@ -153,20 +159,26 @@ def band_rule(st: Standing) -> str:
     return f"前 {front} 名为前列，没有中游名次"
 
 
+def _ranked_labels(rubric: Rubric) -> list[tuple[str, str, str]]:
+    """(indicator code, part code, label) of every ranked part, in rubric order."""
+    return rubric.memo("ranked_labels", lambda: [(ind.code, part.code, part.label or part.code)
+                                                 for ind in rubric.indicators for part in ind.parts
+                                                 if part.is_ranked])
+
+
 def _rank_notes(rubric: Rubric, standings: dict[str, Standing]) -> list[Finding]:
     out = []
-    for ind in rubric.indicators:
-        for part in ind.parts:
-            st = standings.get(part.code)
-            if st is None:
-                continue
-            if st.rank is None:
-                text = f"{part.label or part.code}：未填写可比较的数据，无法排名，按不得分计"
-            else:
-                text = codes.RANKED_ITEM.message(part=part.label or part.code, peers=st.peers, rank=st.rank,
-                                                 band=BAND_LABELS[st.band], rule=band_rule(st))
-            out.append(Finding(codes.RANKED_ITEM.code, text, ind.code, part.code,
-                               value="" if st.value is None else f"{to_float(st.value):.6g}"))
+    for ind_code, code, label in _ranked_labels(rubric):
+        st = standings.get(code)
+        if st is None:
+            continue
+        if st.rank is None:
+            text = f"{label}：未填写可比较的数据，无法排名，按不得分计"
+        else:
+            text = codes.RANKED_ITEM.message(part=label, peers=st.peers, rank=st.rank,
+                                             band=BAND_LABELS[st.band], rule=band_rule(st))
+        out.append(Finding(codes.RANKED_ITEM.code, text, ind_code, code,
+                           value="" if st.value is None else f"{to_float(st.value):.6g}"))
     return out
 
 

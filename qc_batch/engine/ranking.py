@@ -49,6 +49,9 @@ class PeerGroup:
         # the same way (rounding is monotonic) but compares far faster than a Fraction
         self._desc_neg = sorted(_key(-v) for v in values)
         self.fraction = fraction
+        # n is the peers, or the peers and one outsider: both cut-offs found once, not per unit
+        n = len(self._desc_neg)
+        self._cuts = {n: cut_offs(n, fraction), n + 1: cut_offs(n + 1, fraction)}
 
     def __len__(self) -> int:
         return len(self._desc_neg)
@@ -56,7 +59,7 @@ class PeerGroup:
     def standing(self, value: Fraction | None, *, is_member: bool) -> Standing:
         """Standing of ``value``; ``is_member`` says whether it is already among the peers."""
         n = len(self) + (0 if is_member else 1)
-        front, middle = cut_offs(n, self.fraction)
+        front, middle = self._cuts[n]
         if value is None:
             return Standing(None, None, n, None, front, middle)
         rank = 1 + bisect.bisect_left(self._desc_neg, _key(-value))  # peers strictly greater, + 1

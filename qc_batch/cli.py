@@ -20,7 +20,7 @@ from pathlib import Path
 
 import click
 
-from qc_batch import __version__, paths
+from qc_batch import __version__, codes, paths
 from qc_batch.columns import width, wrap
 from qc_batch.errors import EXIT_INTERNAL, EXIT_IO, EXIT_OK, EXIT_SETTINGS, EXIT_USAGE, UserError
 
@@ -438,7 +438,7 @@ def _summary(result, out: Path, charts: bool = True) -> None:
                f"拒收 {c('rejected')}。")
     samples = [f for f in submitted if f.sample]
     if samples:
-        used = sum(f.status != "rejected" for f in samples)
+        used = sum(f.status != codes.REJECTED for f in samples)
         click.echo(f"其中 {len(samples)} 个是 qc-batch sample 生成的示例数据，不是真实报送"
                    + ("（已列为拒收，不参与计分和排名）。" if not used else "。"))
     s = result.status_count
@@ -448,7 +448,7 @@ def _summary(result, out: Path, charts: bool = True) -> None:
         more = f" 等 {len(result.not_submitted)} 个" if len(result.not_submitted) > 10 else ""
         click.echo(f"未提交：{names}{more}。")
     for f in result.files:
-        if f.status == "rejected":
+        if f.status == codes.REJECTED:
             click.echo(f"  拒收 {f.file}：{f.reason}")
     from qc_batch.review.apply import summary_lines
 

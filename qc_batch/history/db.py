@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from qc_batch.errors import EXIT_IO, UserError
+from qc_batch.outputs.stage import DOCUMENT, FINAL
 
 #: The file name of the default history database (see :func:`default_path`).
 DEFAULT_NAME = "qc_history.sqlite"
 
-STAGES = ("document", "final")  # 书面审核 (the run of the submitted sheets), 现场评审 (verified facts)
+STAGES = (DOCUMENT, FINAL)  # 书面审核 (the run of the submitted sheets), 现场评审 (verified facts)
 
 _V1 = """
 CREATE TABLE runs (

@@ -21,8 +21,9 @@ from typing import Any
 
 from qc_batch import __version__
 from qc_batch.history.db import STAGES, HistoryError, connect, history_path
+from qc_batch.outputs.stage import DOCUMENT, FINAL
 
-STAGE_LABELS = {"document": "报送", "final": "专家核定值"}
+STAGE_LABELS = {DOCUMENT: "报送", FINAL: "专家核定值"}  # where an earlier year's value came from
 
 
 def unit_key(level: str, parent: str, unit: str) -> str:

@@ -12,7 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from typing import Any
 
-from qc_batch import __version__
+from qc_batch import __version__, codes
 from qc_batch.batch.run import BatchResult, UnitResult
 from qc_batch.history.view import previous_of
 from qc_batch.read.cells import Reading, is_blank, read_text, shown
@@ -121,9 +121,9 @@ def results_dict(b: BatchResult, generated_at: str) -> dict[str, Any]:
         "settings": b.settings.describe(),
         "summary": {
             "files": len(b.files),
-            "accepted": b.count("accepted"),
-            "superseded": b.count("superseded"),
-            "rejected": b.count("rejected"),
+            "accepted": b.count(codes.ACCEPTED),
+            "superseded": b.count(codes.SUPERSEDED),
+            "rejected": b.count(codes.REJECTED),
             "pass": b.status_count("合格"),
             "fail": b.status_count("不合格"),
             "veto": b.status_count("不予受理"),

@@ -25,12 +25,23 @@ def stage_label(b: Any) -> str:
     return STAGE_LABELS.get(stage, str(stage))
 
 
-def local_time(generated_at: str) -> str:
-    """An ISO time (UTC when it has no offset) as ``2026-01-01 08:00`` in China; other text unchanged."""
-    try:
-        t = dt.datetime.fromisoformat(generated_at)
-    except ValueError:
-        return generated_at
+def in_china(generated_at: str) -> dt.datetime:
+    """An ISO time (UTC when it has no offset) in China's time; ValueError when it is not one."""
+    t = dt.datetime.fromisoformat(generated_at)
     if t.tzinfo is None:
         t = t.replace(tzinfo=dt.timezone.utc)
-    return t.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+    return t.astimezone(CHINA)
+
+
+def local_time(generated_at: str) -> str:
+    """An ISO time as ``2026-01-01 08:00`` in China; other text unchanged."""
+    try:
+        return in_china(generated_at).strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return generated_at
+
+
+def local_date(generated_at: str) -> str:
+    """``2026年1月1日``: the day of ``generated_at`` (ISO time) in China."""
+    t = in_china(generated_at)
+    return f"{t.year}年{t.month}月{t.day}日"

@@ -8,7 +8,6 @@ profile chart (each level's average score rate per group) is drawn here.
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import io
 import re
@@ -27,22 +26,13 @@ from qc_batch.engine.scoring import STATUS_FAIL, STATUS_PASS, STATUS_VETO, exact
 from qc_batch.outputs.docx_report import markdown_docx
 from qc_batch.outputs.report_data import ReportSet, pct
 from qc_batch.outputs.reports import cjk_font_path, md
-from qc_batch.outputs.stage import CHINA, stage_label
+from qc_batch.outputs.stage import local_date, stage_label
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "data" / "summary.md.j2"
 CHART_NAME = "profile.png"
 TOP_INDICATORS = 10
 TOP_FINDINGS = 10
 UNKNOWN_CITY = "（未能识别）"
-
-
-def local_date(generated_at: str) -> str:
-    """``2026年1月1日``: the day of ``generated_at`` (ISO time) in China."""
-    t = dt.datetime.fromisoformat(generated_at)
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=dt.timezone.utc)
-    t = t.astimezone(CHINA)
-    return f"{t.year}年{t.month}月{t.day}日"
 
 
 def _counts(units: list[UnitResult]) -> dict[str, int]:
